@@ -1,0 +1,56 @@
+#ifndef STROBE_SRC_NET_IP_ADDRESS_H_
+#define STROBE_SRC_NET_IP_ADDRESS_H_
+
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include <array>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "absl/status/statusor.h"
+
+namespace strobe::net {
+
+// An IPv4 or IPv6 address, value type, comparable and hashable.
+class IpAddress {
+ public:
+  enum class Family : uint8_t { kNone = 0, kV4 = 4, kV6 = 6 };
+
+  IpAddress() = default;
+  static IpAddress V4(const in_addr& addr);
+  static IpAddress V6(const in6_addr& addr);
+  static absl::StatusOr<IpAddress> Parse(std::string_view text);
+  // From a sockaddr_in / sockaddr_in6; an IPv4-mapped IPv6 address becomes IPv4.
+  static IpAddress FromSockaddr(const sockaddr* sa);
+
+  Family family() const { return family_; }
+  bool is_v4() const { return family_ == Family::kV4; }
+  bool is_v6() const { return family_ == Family::kV6; }
+  bool empty() const { return family_ == Family::kNone; }
+  int af() const { return is_v4() ? AF_INET : AF_INET6; }
+  in_addr v4() const;
+  in6_addr v6() const;
+  const std::array<uint8_t, 16>& bytes() const { return bytes_; }
+
+  // Fills a sockaddr_in/sockaddr_in6 for `port`; returns its length.
+  socklen_t ToSockaddr(uint16_t port, sockaddr_storage* out) const;
+  std::string ToString() const;
+
+  friend bool operator==(const IpAddress&, const IpAddress&) = default;
+  friend auto operator<=>(const IpAddress&, const IpAddress&) = default;
+
+  template <typename H>
+  friend H AbslHashValue(H h, const IpAddress& a) {
+    return H::combine(std::move(h), a.family_, a.bytes_);
+  }
+
+ private:
+  Family family_ = Family::kNone;
+  std::array<uint8_t, 16> bytes_{};  // IPv4 uses the first 4 bytes.
+};
+
+}  // namespace strobe::net
+
+#endif  // STROBE_SRC_NET_IP_ADDRESS_H_
