@@ -28,7 +28,7 @@ absl::StatusOr<IpAddress> IpAddress::Parse(std::string_view text) {
   if (inet_pton(AF_INET, s.c_str(), &v4) == 1) return V4(v4);
   in6_addr v6;
   if (inet_pton(AF_INET6, s.c_str(), &v6) == 1) return V6(v6);
-  return absl::InvalidArgumentError(absl::StrCat("not an IP address: \"", text, "\""));
+  return absl::InvalidArgumentError(absl::StrCat("not an IP address: \"", s, "\""));
 }
 
 IpAddress IpAddress::FromSockaddr(const sockaddr* sa) {
