@@ -117,6 +117,7 @@ class Session {
   void ChangeState(State new_state, Diag diag, int64_t now_ns, uint32_t* actions);
   void UpdateAdvertisedTimers(int64_t now_ns, uint32_t* actions);
   void ScheduleTx(int64_t now_ns, bool immediately, uint32_t* actions);
+  void PullTxEarlier(int64_t now_ns, uint32_t* actions);
   bool PeriodicTxAllowed() const;
   int64_t JitteredIntervalNs(uint32_t interval_us);
   uint64_t NextRandom();

@@ -1,0 +1,44 @@
+#ifndef STROBE_DATAPLANE_DATAPLANE_H_
+#define STROBE_DATAPLANE_DATAPLANE_H_
+
+// strobe-dataplane assembled from a Config: the session directory, the workers (each pinned and
+// owning its shard) and the answers to control-socket commands.
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "absl/status/statusor.h"
+#include "dataplane/session_directory.h"
+#include "dataplane/worker.h"
+#include "src/config/config.h"
+
+namespace strobe::dataplane {
+
+class Dataplane {
+ public:
+  // Builds everything (sockets, sessions) but starts no thread.
+  static absl::StatusOr<std::unique_ptr<Dataplane>> Create(const config::Config& config);
+  ~Dataplane();
+
+  absl::Status Start();
+  void Stop();
+
+  // Control-socket commands: "show bfd sessions", "show bfd counters", "set bfd session".
+  absl::StatusOr<nlohmann::json> HandleCommand(const std::string& command,
+                                               const nlohmann::json& args);
+
+ private:
+  Dataplane() = default;
+
+  SessionDirectory directory_;
+  std::vector<std::unique_ptr<Worker>> workers_;
+  std::string backend_;
+  int64_t started_ns_ = 0;
+};
+
+}  // namespace strobe::dataplane
+
+#endif  // STROBE_DATAPLANE_DATAPLANE_H_

@@ -1,0 +1,161 @@
+#include "dataplane/socket_io.h"
+
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/ip.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cstring>
+
+#include "absl/strings/str_cat.h"
+#include "src/bfd/rx_checks.h"
+
+namespace strobe::dataplane {
+namespace {
+
+constexpr uint16_t kFirstSourcePort = 49152;  // RFC 5881 section 4
+constexpr int kTtl = STROBE_BFD_REQUIRED_TTL;
+
+absl::Status Errno(std::string_view what) {
+  return absl::InternalError(absl::StrCat(std::string(what), ": ", strerror(errno)));
+}
+
+bool SetInt(int fd, int level, int name, int value) {
+  return setsockopt(fd, level, name, &value, sizeof(value)) == 0;
+}
+
+}  // namespace
+
+absl::StatusOr<int> OpenListener(int family, uint16_t port) {
+  const int fd = socket(family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) return Errno("socket");
+  bool ok = SetInt(fd, SOL_SOCKET, SO_REUSEADDR, 1);
+  SetInt(fd, SOL_SOCKET, SO_RCVBUF, 4 << 20);
+  if (family == AF_INET) {
+    ok = ok && SetInt(fd, IPPROTO_IP, IP_RECVTTL, 1) && SetInt(fd, IPPROTO_IP, IP_PKTINFO, 1);
+  } else {
+    ok = ok && SetInt(fd, IPPROTO_IPV6, IPV6_V6ONLY, 1) &&
+         SetInt(fd, IPPROTO_IPV6, IPV6_RECVHOPLIMIT, 1) &&
+         SetInt(fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, 1);
+  }
+  if (!ok) {
+    absl::Status s = Errno("setsockopt");
+    close(fd);
+    return s;
+  }
+  net::IpAddress any = family == AF_INET ? net::IpAddress::V4(in_addr{INADDR_ANY})
+                                         : net::IpAddress::V6(in6addr_any);
+  sockaddr_storage ss;
+  const socklen_t len = any.ToSockaddr(port, &ss);
+  if (bind(fd, reinterpret_cast<sockaddr*>(&ss), len) != 0) {
+    absl::Status s = absl::UnavailableError(
+        absl::StrCat("bind to UDP port ", port, " (", family == AF_INET ? "IPv4" : "IPv6",
+                     "): ", strerror(errno), "; is another BFD daemon running here?"));
+    close(fd);
+    return s;
+  }
+  return fd;
+}
+
+bool ReceiveOne(int fd, bool multihop, int64_t now_ns, RxPacket* out, size_t* full_length) {
+  sockaddr_storage from;
+  iovec iov{out->data, sizeof(out->data)};
+  alignas(cmsghdr) char control[256];
+  msghdr msg{};
+  msg.msg_name = &from;
+  msg.msg_namelen = sizeof(from);
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  msg.msg_control = control;
+  msg.msg_controllen = sizeof(control);
+  const ssize_t n = recvmsg(fd, &msg, MSG_TRUNC);
+  if (n < 0) return false;
+  *full_length = static_cast<size_t>(n);
+  out->length = static_cast<uint16_t>(std::min<size_t>(n, sizeof(out->data)));
+  out->source = net::IpAddress::FromSockaddr(reinterpret_cast<sockaddr*>(&from));
+  out->source_port = ntohs(from.ss_family == AF_INET
+                               ? reinterpret_cast<sockaddr_in*>(&from)->sin_port
+                               : reinterpret_cast<sockaddr_in6*>(&from)->sin6_port);
+  out->multihop = multihop;
+  out->rx_ns = now_ns;
+  out->ttl = -1;
+  out->ifindex = 0;
+  out->destination = net::IpAddress();
+  for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c != nullptr; c = CMSG_NXTHDR(&msg, c)) {
+    if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_TTL) {
+      int ttl;
+      std::memcpy(&ttl, CMSG_DATA(c), sizeof(ttl));
+      out->ttl = ttl;
+    } else if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_PKTINFO) {
+      in_pktinfo info;
+      std::memcpy(&info, CMSG_DATA(c), sizeof(info));
+      out->destination = net::IpAddress::V4(info.ipi_addr);
+      out->ifindex = info.ipi_ifindex;
+    } else if (c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_HOPLIMIT) {
+      int hops;
+      std::memcpy(&hops, CMSG_DATA(c), sizeof(hops));
+      out->ttl = hops;
+    } else if (c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_PKTINFO) {
+      in6_pktinfo info;
+      std::memcpy(&info, CMSG_DATA(c), sizeof(info));
+      out->destination = net::IpAddress::V6(info.ipi6_addr);
+      out->ifindex = static_cast<int>(info.ipi6_ifindex);
+    }
+  }
+  return true;
+}
+
+absl::StatusOr<int> OpenTransmitter(const net::IpAddress& local, const net::IpAddress& peer,
+                                    const std::string& interface, bool multihop,
+                                    uint16_t* port_hint) {
+  const int fd = socket(local.af(), SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) return Errno("socket");
+  auto fail = [fd](absl::Status s) {
+    close(fd);
+    return s;
+  };
+  // The local address may not be configured yet (an interface coming up later): bind anyway.
+  if (local.is_v4()) {
+    if (!SetInt(fd, IPPROTO_IP, IP_TTL, kTtl) || !SetInt(fd, IPPROTO_IP, IP_FREEBIND, 1)) {
+      return fail(Errno("setsockopt IP_TTL"));
+    }
+  } else if (!SetInt(fd, IPPROTO_IPV6, IPV6_UNICAST_HOPS, kTtl) ||
+             !SetInt(fd, IPPROTO_IPV6, IPV6_FREEBIND, 1)) {
+    return fail(Errno("setsockopt IPV6_UNICAST_HOPS"));
+  }
+  // Network control traffic: DSCP CS6, as FRR and BIRD send BFD.
+  if (local.is_v4()) {
+    SetInt(fd, IPPROTO_IP, IP_TOS, 0xc0);
+  } else {
+    SetInt(fd, IPPROTO_IPV6, IPV6_TCLASS, 0xc0);
+  }
+  if (!multihop && !interface.empty() &&
+      setsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, interface.c_str(), interface.size()) != 0) {
+    return fail(Errno(absl::StrCat("SO_BINDTODEVICE ", interface)));
+  }
+  const uint16_t span = 65535 - kFirstSourcePort + 1;
+  uint16_t port = *port_hint < kFirstSourcePort ? kFirstSourcePort : *port_hint;
+  bool bound = false;
+  for (uint32_t tries = 0; tries < span; ++tries) {
+    sockaddr_storage ss;
+    const socklen_t len = local.ToSockaddr(port, &ss);
+    if (bind(fd, reinterpret_cast<sockaddr*>(&ss), len) == 0) {
+      bound = true;
+      break;
+    }
+    if (errno != EADDRINUSE) return fail(Errno(absl::StrCat("bind ", local.ToString())));
+    port = port == 65535 ? kFirstSourcePort : port + 1;
+  }
+  if (!bound) return fail(absl::ResourceExhaustedError("no free UDP source port in 49152-65535"));
+  *port_hint = port;
+  sockaddr_storage ss;
+  const socklen_t len = peer.ToSockaddr(
+      multihop ? STROBE_BFD_PORT_MULTIHOP : STROBE_BFD_PORT_SINGLE_HOP, &ss);
+  if (connect(fd, reinterpret_cast<sockaddr*>(&ss), len) != 0) {
+    return fail(Errno(absl::StrCat("connect ", peer.ToString())));
+  }
+  return fd;
+}
+
+}  // namespace strobe::dataplane

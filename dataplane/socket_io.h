@@ -1,0 +1,33 @@
+#ifndef STROBE_DATAPLANE_SOCKET_IO_H_
+#define STROBE_DATAPLANE_SOCKET_IO_H_
+
+// Kernel UDP sockets for the `socket` backend (RFC 5881 / RFC 5883 transport).
+
+#include <cstdint>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "dataplane/rx_packet.h"
+#include "src/net/ip_address.h"
+
+namespace strobe::dataplane {
+
+// A non-blocking socket listening on the wildcard address of `family` (AF_INET or AF_INET6) at
+// `port` (3784 single-hop, 4784 multihop), reporting TTL/hop limit, destination and interface.
+absl::StatusOr<int> OpenListener(int family, uint16_t port);
+
+// Receives one datagram from a listener. Returns false when none is waiting.
+// Oversized datagrams are truncated to RxPacket::data and reported with their full length.
+bool ReceiveOne(int fd, bool multihop, int64_t now_ns, RxPacket* out, size_t* full_length);
+
+// The per-session transmit socket: bound to `local` and a source port from 49152-65535 unique on
+// the system (RFC 5881 section 4), TTL/hop limit 255, bound to `interface` for single-hop, and
+// connected to the peer's BFD port. `port_hint` is where the search for a free port starts; the
+// chosen port is written back.
+absl::StatusOr<int> OpenTransmitter(const net::IpAddress& local, const net::IpAddress& peer,
+                                    const std::string& interface, bool multihop,
+                                    uint16_t* port_hint);
+
+}  // namespace strobe::dataplane
+
+#endif  // STROBE_DATAPLANE_SOCKET_IO_H_

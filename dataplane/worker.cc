@@ -1,0 +1,329 @@
+#include "dataplane/worker.h"
+
+#include <errno.h>
+#include <net/if.h>
+#include <pthread.h>
+#include <sched.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cstring>
+
+#include "absl/strings/str_cat.h"
+#include "dataplane/socket_io.h"
+#include "dataplane/worker_slot.h"
+#include "src/common/clock.h"
+#include "src/common/logging.h"
+
+namespace strobe::dataplane {
+
+namespace {
+
+constexpr uint64_t kTxTimer = 0;
+constexpr uint64_t kDetectTimer = 1;
+constexpr int64_t kMaxSleepNs = 100 * kNsPerMs;  // wake at least this often to check stop_
+constexpr uint64_t kWakeCookie = ~uint64_t{0};
+
+}  // namespace
+
+
+Worker::Worker(int index, int core, const SessionDirectory* directory)
+    : index_(index), core_(core), directory_(directory) {}
+
+Worker::~Worker() {
+  Stop();
+  for (auto& slot : slots_) {
+    if (slot->tx_fd >= 0) close(slot->tx_fd);
+  }
+  for (auto& [fd, multihop] : listeners_) close(fd);
+  if (epoll_fd_ >= 0) close(epoll_fd_);
+  if (wake_fd_ >= 0) close(wake_fd_);
+}
+
+absl::Status Worker::AddSession(const SessionSpec& spec) {
+  if (!wheel_) wheel_ = std::make_unique<timer::TimingWheel>(MonotonicNowNs());
+  auto slot = std::make_unique<Slot>(spec, MonotonicNowNs());
+  // Source ports: spread the search start by discriminator so workers rarely collide.
+  slot->source_port = static_cast<uint16_t>(49152 + (spec.discriminator & 0x3fff));
+  absl::StatusOr<int> fd = OpenTransmitter(spec.config.local, spec.config.peer,
+                                           spec.config.interface, spec.config.multihop,
+                                           &slot->source_port);
+  if (!fd.ok()) {
+    return absl::Status(fd.status().code(),
+                        absl::StrCat("session to ", spec.config.peer.ToString(), ": ",
+                                     std::string(fd.status().message())));
+  }
+  slot->tx_fd = *fd;
+  if (!spec.config.multihop) slot->ifindex = static_cast<int>(if_nametoindex(spec.config.interface.c_str()));
+  const uint64_t id = slots_.size();
+  slot->tx_timer.cookie = id << 1 | kTxTimer;
+  slot->detect_timer.cookie = id << 1 | kDetectTimer;
+  by_discriminator_[spec.discriminator] = slot.get();
+  Slot& s = *slot;
+  slots_.push_back(std::move(slot));
+  Apply(s, bfd::kActionRearmTx | bfd::kActionRearmDetect, MonotonicNowNs());
+  return absl::OkStatus();
+}
+
+void Worker::AdoptListener(int fd, bool multihop) { listeners_.emplace_back(fd, multihop); }
+
+absl::Status Worker::Start() {
+  if (!wheel_) wheel_ = std::make_unique<timer::TimingWheel>(MonotonicNowNs());
+  epoll_fd_ = epoll_create1(EPOLL_CLOEXEC);
+  wake_fd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  if (epoll_fd_ < 0 || wake_fd_ < 0) return absl::InternalError("epoll/eventfd");
+  epoll_event ev{};
+  ev.events = EPOLLIN;
+  ev.data.u64 = kWakeCookie;
+  epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, wake_fd_, &ev);
+  for (size_t i = 0; i < listeners_.size(); ++i) {
+    ev.data.u64 = i;
+    epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, listeners_[i].first, &ev);
+  }
+  std::promise<absl::Status> pinned;
+  std::future<absl::Status> pinned_result = pinned.get_future();
+  thread_ = std::thread([this, &pinned] {
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    CPU_SET(core_, &set);
+    if (pthread_setaffinity_np(pthread_self(), sizeof(set), &set) != 0) {
+      pinned.set_value(absl::FailedPreconditionError(
+          absl::StrCat("cannot pin worker ", index_, " to core ", core_,
+                       " (does the core exist and is it in this process's cpuset?)")));
+      return;
+    }
+    // Timer slack decides how late epoll wakes us; BFD wants microseconds, not 50 us.
+    prctl(PR_SET_TIMERSLACK, 1UL, 0, 0, 0);
+    pthread_setname_np(pthread_self(), absl::StrCat("strobe-w", index_).c_str());
+    pinned.set_value(absl::OkStatus());
+    Run();
+  });
+  absl::Status status = pinned_result.get();
+  if (!status.ok()) thread_.join();
+  return status;
+}
+
+void Worker::Stop() {
+  if (!thread_.joinable()) return;
+  RunOnWorker([this] {
+    const int64_t now = MonotonicNowNs();
+    for (auto& slot : slots_) {
+      Apply(*slot, slot->session.SetAdminDown(true, now), now);
+      Transmit(*slot, now);
+    }
+  });
+  stop_.store(true, std::memory_order_release);
+  Wake();
+  thread_.join();
+}
+
+void Worker::Wake() {
+  const uint64_t one = 1;
+  ssize_t unused = write(wake_fd_, &one, sizeof(one));
+  (void)unused;
+}
+
+void Worker::RunOnWorker(std::function<void()> fn) {
+  if (!thread_.joinable()) {
+    fn();
+    return;
+  }
+  Task task{std::move(fn), {}};
+  std::future<void> done = task.done.get_future();
+  while (!tasks_.TryPush(&task)) std::this_thread::yield();
+  Wake();
+  done.wait();
+}
+
+void Worker::Run() {
+  epoll_event events[16];
+  while (!stop_.load(std::memory_order_acquire)) {
+    int64_t now = MonotonicNowNs();
+    wheel_->Advance(now, [this, now](timer::TimerNode* node) { OnTimer(node, now); });
+    const int64_t next = wheel_->NextDeadlineNs();
+    now = MonotonicNowNs();
+    int64_t sleep_ns = next == timer::TimingWheel::kNever ? kMaxSleepNs : next - now;
+    sleep_ns = std::clamp<int64_t>(sleep_ns, 0, kMaxSleepNs);
+    timespec timeout{static_cast<time_t>(sleep_ns / kNsPerSec), static_cast<long>(sleep_ns % kNsPerSec)};
+    const int n = epoll_pwait2(epoll_fd_, events, 16, &timeout, nullptr);
+    for (int i = 0; i < n; ++i) {
+      if (events[i].data.u64 == kWakeCookie) {
+        uint64_t value;
+        ssize_t unused = read(wake_fd_, &value, sizeof(value));
+        (void)unused;
+        DrainQueues();
+      } else {
+        const auto& [fd, multihop] = listeners_[events[i].data.u64];
+        DrainListener(fd, multihop);
+      }
+    }
+  }
+}
+
+void Worker::DrainQueues() {
+  RxPacket packet;
+  while (handoff_.TryPop(&packet)) ProcessPacket(packet);
+  Task* task;
+  while (tasks_.TryPop(&task)) {
+    task->fn();
+    task->done.set_value();
+  }
+}
+
+void Worker::DrainListener(int fd, bool multihop) {
+  RxPacket packet;
+  size_t full_length = 0;
+  // Bounded, so timers are never starved by a flood.
+  for (int i = 0; i < 256; ++i) {
+    if (!ReceiveOne(fd, multihop, MonotonicNowNs(), &packet, &full_length)) return;
+    if (full_length > sizeof(packet.data)) {
+      // Longer than any BFD Control packet: the Length check below judges what we kept.
+      packet.length = static_cast<uint16_t>(sizeof(packet.data));
+    }
+    ProcessPacket(packet);
+  }
+}
+
+void Worker::Drop(Slot* slot, strobe_bfd_drop_reason reason) {
+  ++counters_.rx_dropped[reason];
+  if (slot != nullptr) slot->session.CountDrop(reason);
+}
+
+Worker::Slot* Worker::FindByDiscriminator(uint32_t discriminator) {
+  auto it = by_discriminator_.find(discriminator);
+  return it == by_discriminator_.end() ? nullptr : it->second;
+}
+
+bool Worker::InterfaceMatches(Slot& slot, int ifindex) {
+  if (slot.spec.config.multihop) return true;
+  if (ifindex == slot.ifindex && ifindex != 0) return true;
+  // The interface may have been re-created since we resolved it: look again, once.
+  const int now_index = static_cast<int>(if_nametoindex(slot.spec.config.interface.c_str()));
+  slot.ifindex = now_index;
+  return now_index != 0 && now_index == ifindex;
+}
+
+void Worker::ProcessPacket(const RxPacket& packet) {
+  const uint8_t* data = packet.data;
+  // Section 6.8.6: the stateless checks first (shared with the XDP and DPDK paths).
+  const strobe_bfd_drop_reason header =
+      strobe_bfd_check_header(data, packet.length, static_cast<unsigned>(packet.ttl), !packet.multihop);
+  const uint32_t your = packet.length >= STROBE_BFD_MANDATORY_LEN
+                            ? strobe_bfd_read_be32(data + STROBE_BFD_OFF_YOUR_DISCR)
+                            : 0;
+  uint32_t discriminator = your;
+  if (discriminator == 0) {
+    DirectoryKey key{packet.source, packet.destination, "", packet.multihop};
+    if (!packet.multihop) {
+      char name[IF_NAMESIZE] = {};
+      if (if_indextoname(static_cast<unsigned>(packet.ifindex), name) != nullptr) key.interface = name;
+    }
+    auto it = directory_->find(key);
+    if (it != directory_->end()) discriminator = it->second;
+  }
+  if (discriminator != 0 && WorkerOfDiscriminator(discriminator) != index_ &&
+      WorkerOfDiscriminator(discriminator) < static_cast<int>(peers_.size())) {
+    ++counters_.handed_off;
+    Worker* owner = peers_[WorkerOfDiscriminator(discriminator)];
+    if (owner->handoff_.TryPush(packet)) {
+      owner->Wake();
+    } else {
+      ++counters_.rx_dropped[STROBE_BFD_DROP_NO_SESSION];
+    }
+    return;
+  }
+  ++counters_.rx_packets;
+  Slot* slot = discriminator != 0 ? FindByDiscriminator(discriminator) : nullptr;
+  // A packet that fails the header checks is still charged to the session it claims, if any,
+  // so `show bfd session` tells which peer sends garbage.
+  if (header != STROBE_BFD_OK) return Drop(slot, header);
+  if (slot == nullptr) return Drop(nullptr, STROBE_BFD_DROP_NO_SESSION);
+  if (packet.source != slot->spec.config.peer ||
+      (!packet.destination.empty() && packet.destination != slot->spec.config.local) ||
+      !InterfaceMatches(*slot, packet.ifindex)) {
+    return Drop(slot, STROBE_BFD_DROP_WRONG_SOURCE);
+  }
+  bfd::ControlPacket decoded;
+  const std::span<const uint8_t> wire(data, data[STROBE_BFD_OFF_LENGTH]);
+  if (strobe_bfd_drop_reason r = bfd::Decode(wire, &decoded); r != STROBE_BFD_OK) return Drop(slot, r);
+  uint32_t actions = 0;
+  const strobe_bfd_drop_reason verdict = slot->session.OnReceive(decoded, wire, packet.rx_ns, &actions);
+  if (verdict != STROBE_BFD_OK) ++counters_.rx_dropped[verdict];  // the session counted it
+  Apply(*slot, actions, MonotonicNowNs());
+}
+
+void Worker::OnTimer(timer::TimerNode* node, int64_t now_ns) {
+  Slot& slot = *slots_[node->cookie >> 1];
+  if ((node->cookie & 1) == kTxTimer) {
+    Transmit(slot, now_ns);
+  } else {
+    Apply(slot, slot.session.OnDetectionTimer(now_ns), now_ns);
+  }
+}
+
+void Worker::Transmit(Slot& slot, int64_t now_ns) {
+  uint8_t buffer[bfd::kMaxPacketLen];
+  uint32_t actions = 0;
+  const size_t length = slot.session.OnTxTimer(now_ns, buffer, &actions);
+  if (length > 0) {
+    if (send(slot.tx_fd, buffer, length, MSG_DONTWAIT) == static_cast<ssize_t>(length)) {
+      ++counters_.tx_packets;
+    } else {
+      // ENETUNREACH before the address exists, ECONNREFUSED after an ICMP error: keep going.
+      ++counters_.tx_errors;
+      ++slot.tx_errors;
+    }
+  }
+  Apply(slot, actions, now_ns);
+}
+
+void Worker::Apply(Slot& slot, uint32_t actions, int64_t now_ns) {
+  if (actions & bfd::kActionStateChanged) {
+    const bfd::Transition& t = slot.session.last_transition();
+    if (t.local_diag == bfd::Diag::kControlDetectionTimeExpired) {
+      slot.last_detection_latency_ns = t.detection_latency_ns;
+    }
+    const std::string detected =
+        t.detection_latency_ns > 0
+            ? absl::StrFormat(", %.3f ms after the last packet", t.detection_latency_ns / 1e6)
+            : "";
+    STROBE_LOG(kInfo, "bfd session %s local %s%s%s: %s -> %s, diag %d (%s)%s",
+               slot.spec.config.peer.ToString(), slot.spec.config.local.ToString(),
+               slot.spec.config.multihop ? " multihop" : " interface ",
+               slot.spec.config.interface, bfd::StateName(t.old_state),
+               bfd::StateName(t.new_state), static_cast<int>(t.local_diag),
+               bfd::DiagName(t.local_diag), detected);
+  }
+  if (actions & bfd::kActionRearmTx) {
+    const int64_t next = slot.session.next_tx_ns();
+    if (next == bfd::kNever) {
+      wheel_->Cancel(&slot.tx_timer);
+    } else {
+      wheel_->Arm(&slot.tx_timer, next);
+    }
+  }
+  if (actions & bfd::kActionRearmDetect) {
+    const int64_t deadline = slot.session.detection_deadline_ns();
+    if (deadline == bfd::kNever) {
+      wheel_->Cancel(&slot.detect_timer);
+    } else {
+      wheel_->Arm(&slot.detect_timer, std::max(deadline, now_ns));
+    }
+  }
+}
+
+int Worker::SetAdminDown(const net::IpAddress& peer, bool admin_down) {
+  int matched = 0;
+  const int64_t now = MonotonicNowNs();
+  for (auto& slot : slots_) {
+    if (slot->spec.config.peer != peer) continue;
+    ++matched;
+    Apply(*slot, slot->session.SetAdminDown(admin_down, now), now);
+  }
+  return matched;
+}
+
+}  // namespace strobe::dataplane

@@ -1,0 +1,28 @@
+#ifndef STROBE_DATAPLANE_WORKER_SLOT_H_
+#define STROBE_DATAPLANE_WORKER_SLOT_H_
+
+// One session as a worker holds it: the FSM, its socket and its two timers. Private to the
+// worker's .cc files.
+
+#include "dataplane/worker.h"
+
+namespace strobe::dataplane {
+
+struct Worker::Slot {
+  Slot(const SessionSpec& s, int64_t now_ns)
+      : spec(s), session(s.discriminator, s.params, now_ns, s.discriminator * 0x9e3779b97f4a7c15ULL ^ now_ns) {}
+
+  SessionSpec spec;
+  bfd::Session session;
+  int tx_fd = -1;
+  uint16_t source_port = 0;
+  int ifindex = 0;
+  timer::TimerNode tx_timer;
+  timer::TimerNode detect_timer;
+  int64_t last_detection_latency_ns = 0;
+  uint64_t tx_errors = 0;
+};
+
+}  // namespace strobe::dataplane
+
+#endif  // STROBE_DATAPLANE_WORKER_SLOT_H_

@@ -1,0 +1,95 @@
+// JSON views of a worker's sessions and counters, for the control socket. Runs on the worker's
+// thread (through Worker::RunOnWorker), so it reads the sessions without locks.
+
+#include "dataplane/worker.h"
+#include "dataplane/worker_slot.h"
+#include "src/common/clock.h"
+
+namespace strobe::dataplane {
+namespace {
+
+nlohmann::json DropsJson(const uint64_t (&drops)[STROBE_BFD_DROP_REASON_COUNT]) {
+  nlohmann::json out = nlohmann::json::object();
+  for (int r = 1; r < STROBE_BFD_DROP_REASON_COUNT; ++r) {
+    out[strobe_bfd_drop_reason_name(static_cast<strobe_bfd_drop_reason>(r))] = drops[r];
+  }
+  return out;
+}
+
+}  // namespace
+
+void Worker::AppendSessionsJson(nlohmann::json* out,
+                                const std::function<bool(const nlohmann::json&)>& filter) const {
+  const int64_t now = MonotonicNowNs();
+  for (const auto& slot : slots_) {
+    const bfd::Session& s = slot->session;
+    const config::BfdSessionConfig& c = slot->spec.config;
+    const double since_change_s = static_cast<double>(now - s.last_state_change_ns()) / kNsPerSec;
+    nlohmann::json j = {
+        // Stable keys (issue contract).
+        {"peer", c.peer.ToString()},
+        {"local", c.local.ToString()},
+        {"interface", c.interface},
+        {"multihop", c.multihop},
+        {"state", bfd::StateName(s.state())},
+        {"local_discriminator", s.local_discriminator()},
+        {"remote_discriminator", s.remote_discriminator()},
+        {"local_diag", static_cast<int>(s.local_diag())},
+        {"remote_diag", static_cast<int>(s.remote_diag())},
+        {"tx_interval_us", s.tx_interval_us()},
+        {"rx_interval_us", s.rx_interval_us()},
+        {"detect_mult", s.detect_mult()},
+        {"detect_time_us", s.detection_time_ns() / kNsPerUs},
+        {"last_detection_latency_us", slot->last_detection_latency_ns / kNsPerUs},
+        {"uptime_s", s.state() == bfd::State::kUp ? static_cast<int64_t>(since_change_s) : 0},
+        {"up_transitions", s.counters().up_transitions},
+        {"down_transitions", s.counters().down_transitions},
+        {"rx_packets", s.counters().rx_packets},
+        {"tx_packets", s.counters().tx_packets},
+        {"rx_dropped", DropsJson(s.counters().rx_dropped)},
+        // Also shown by FRR's `show bfd peers`.
+        {"downtime_s", s.state() != bfd::State::kUp ? static_cast<int64_t>(since_change_s) : 0},
+        {"remote_state", bfd::StateName(s.remote_state())},
+        {"local_diag_text", bfd::DiagName(s.local_diag())},
+        {"remote_diag_text", bfd::DiagName(s.remote_diag())},
+        {"profile", slot->spec.profile_name},
+        {"passive", s.params().passive},
+        {"auth_type", bfd::AuthTypeName(s.params().auth ? s.params().auth->type : bfd::AuthType::kNone)},
+        {"desired_min_tx_us", s.desired_min_tx_us()},
+        {"required_min_rx_us", s.required_min_rx_us()},
+        {"required_min_echo_rx_us", 0},
+        {"remote_detect_mult", s.remote_detect_mult()},
+        {"remote_desired_min_tx_us", s.remote_desired_min_tx_us()},
+        {"remote_required_min_rx_us", s.remote_min_rx_us()},
+        {"remote_demand", s.remote_demand()},
+        {"poll_in_progress", s.poll_in_progress()},
+        {"poll_sequences", s.counters().poll_sequences},
+        {"source_port", slot->source_port},
+        {"tx_errors", slot->tx_errors},
+        {"worker", index_},
+    };
+    if (filter(j)) out->push_back(std::move(j));
+  }
+}
+
+nlohmann::json Worker::CountersJson() const {
+  nlohmann::json sessions_by_state = {{"admin-down", 0}, {"down", 0}, {"init", 0}, {"up", 0}};
+  for (const auto& slot : slots_) {
+    sessions_by_state[std::string(bfd::StateName(slot->session.state()))] =
+        sessions_by_state[std::string(bfd::StateName(slot->session.state()))].get<int>() + 1;
+  }
+  return {
+      {"worker", index_},
+      {"core", core_},
+      {"sessions", slots_.size()},
+      {"sessions_by_state", sessions_by_state},
+      {"timers_armed", wheel_ ? wheel_->size() : 0},
+      {"rx_packets", counters_.rx_packets},
+      {"tx_packets", counters_.tx_packets},
+      {"tx_errors", counters_.tx_errors},
+      {"handed_off", counters_.handed_off},
+      {"rx_dropped", DropsJson(counters_.rx_dropped)},
+  };
+}
+
+}  // namespace strobe::dataplane

@@ -1,0 +1,306 @@
+#include "src/config/config.h"
+
+#include <fstream>
+#include <set>
+#include <sstream>
+#include <tuple>
+
+#include <toml++/toml.h>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+
+namespace strobe::config {
+namespace {
+
+constexpr uint32_t kMinIntervalUs = 1'000;        // 1 ms: below RFC 7419's 3.3 ms
+constexpr uint32_t kMaxIntervalUs = 60'000'000;   // 60 s
+
+// Collects the first error with its location; every accessor is a no-op once one is set.
+class Reader {
+ public:
+  explicit Reader(std::string source) : source_(std::move(source)) {}
+
+  bool failed() const { return !error_.empty(); }
+  absl::Status status() const {
+    return failed() ? absl::InvalidArgumentError(error_) : absl::OkStatus();
+  }
+
+  void Fail(const toml::node* where, std::string_view message) {
+    if (failed()) return;
+    const int line = where != nullptr ? static_cast<int>(where->source().begin.line) : 0;
+    error_ = line > 0 ? absl::StrCat(source_, ":", line, ": ", std::string(message))
+                      : absl::StrCat(source_, ": ", std::string(message));
+  }
+
+  // Refuses keys of `table` not in `allowed` (a typo must not be silently ignored).
+  void OnlyKeys(const toml::table& table, std::string_view table_name,
+                std::initializer_list<std::string_view> allowed) {
+    for (const auto& [key, node] : table) {
+      bool ok = false;
+      for (std::string_view a : allowed) ok = ok || key.str() == a;
+      if (!ok) {
+        Fail(&node, absl::StrCat("unknown key \"", std::string(key.str()), "\" in ",
+                                 std::string(table_name)));
+      }
+    }
+  }
+
+  std::optional<std::string> String(const toml::table& t, std::string_view key) {
+    const toml::node* n = t.get(key);
+    if (n == nullptr || failed()) return std::nullopt;
+    if (!n->is_string()) {
+      Fail(n, absl::StrCat("\"", std::string(key), "\" must be a string"));
+      return std::nullopt;
+    }
+    return n->as_string()->get();
+  }
+
+  std::optional<bool> Bool(const toml::table& t, std::string_view key) {
+    const toml::node* n = t.get(key);
+    if (n == nullptr || failed()) return std::nullopt;
+    if (!n->is_boolean()) {
+      Fail(n, absl::StrCat("\"", std::string(key), "\" must be true or false"));
+      return std::nullopt;
+    }
+    return n->as_boolean()->get();
+  }
+
+  std::optional<int64_t> Int(const toml::table& t, std::string_view key, int64_t min, int64_t max) {
+    const toml::node* n = t.get(key);
+    if (n == nullptr || failed()) return std::nullopt;
+    if (!n->is_integer()) {
+      Fail(n, absl::StrCat("\"", std::string(key), "\" must be an integer"));
+      return std::nullopt;
+    }
+    const int64_t v = n->as_integer()->get();
+    if (v < min || v > max) {
+      Fail(n, absl::StrCat("\"", std::string(key), "\" = ", v, " is out of range [", min, ", ",
+                           max, "]"));
+      return std::nullopt;
+    }
+    return v;
+  }
+
+  std::optional<net::IpAddress> Address(const toml::table& t, std::string_view key) {
+    std::optional<std::string> s = String(t, key);
+    if (!s) return std::nullopt;
+    absl::StatusOr<net::IpAddress> a = net::IpAddress::Parse(*s);
+    if (!a.ok()) {
+      Fail(t.get(key), absl::StrCat("\"", std::string(key), "\": ", std::string(a.status().message())));
+      return std::nullopt;
+    }
+    return *a;
+  }
+
+  // An array of tables (`[[name]]`), or nothing.
+  const toml::array* TableArray(const toml::table& t, std::string_view key) {
+    const toml::node* n = t.get(key);
+    if (n == nullptr || failed()) return nullptr;
+    const toml::array* a = n->as_array();
+    if (a == nullptr || !a->is_array_of_tables()) {
+      Fail(n, absl::StrCat("\"", std::string(key), "\" must be an array of tables ([[",
+                           std::string(key), "]])"));
+      return nullptr;
+    }
+    return a;
+  }
+
+  const toml::table* Table(const toml::table& t, std::string_view key) {
+    const toml::node* n = t.get(key);
+    if (n == nullptr || failed()) return nullptr;
+    if (!n->is_table()) {
+      Fail(n, absl::StrCat("\"", std::string(key), "\" must be a table"));
+      return nullptr;
+    }
+    return n->as_table();
+  }
+
+ private:
+  std::string source_;
+  std::string error_;
+};
+
+const BfdProfile& DefaultProfile() {
+  static const BfdProfile* profile = new BfdProfile{.name = "default"};
+  return *profile;
+}
+
+void ReadDataplane(Reader& r, const toml::table& t, DataplaneConfig* out) {
+  r.OnlyKeys(t, "[dataplane]", {"backend", "workers", "control_socket"});
+  if (auto backend = r.String(t, "backend")) {
+    if (*backend == "xdp" || *backend == "dpdk") {
+      r.Fail(t.get("backend"), absl::StrCat("backend \"", *backend,
+                                            "\" is not available in this build; use \"socket\""));
+    } else if (*backend != "socket") {
+      r.Fail(t.get("backend"), absl::StrCat("unknown backend \"", *backend,
+                                            "\" (one of: socket, xdp, dpdk)"));
+    }
+    out->backend = *backend;
+  }
+  if (const toml::node* n = t.get("workers")) {
+    const toml::array* a = n->as_array();
+    if (a == nullptr || a->empty()) {
+      r.Fail(n, "\"workers\" must be a non-empty array of core numbers");
+    } else {
+      out->workers.clear();
+      std::set<int64_t> seen;
+      for (const toml::node& e : *a) {
+        if (!e.is_integer() || e.as_integer()->get() < 0 || e.as_integer()->get() > 4095) {
+          r.Fail(&e, "\"workers\" entries must be core numbers (0-4095)");
+          break;
+        }
+        const int64_t core = e.as_integer()->get();
+        if (!seen.insert(core).second) {
+          r.Fail(&e, absl::StrCat("core ", core, " is listed twice in \"workers\""));
+          break;
+        }
+        out->workers.push_back(static_cast<int>(core));
+      }
+    }
+  }
+  if (auto s = r.String(t, "control_socket")) {
+    if (s->empty() || (*s)[0] != '/') r.Fail(t.get("control_socket"), "\"control_socket\" must be an absolute path");
+    out->control_socket = *s;
+  }
+}
+
+std::optional<bfd::AuthKey> ReadAuth(Reader& r, const toml::node& n) {
+  const toml::table* t = n.as_table();
+  if (t == nullptr) {
+    r.Fail(&n, "\"auth\" must be a table: { type = \"...\", key_id = N, secret = \"...\" }");
+    return std::nullopt;
+  }
+  r.OnlyKeys(*t, "auth", {"type", "key_id", "secret"});
+  bfd::AuthKey key;
+  std::optional<std::string> type = r.String(*t, "type");
+  std::optional<bfd::AuthType> parsed = type ? bfd::AuthTypeFromName(*type) : std::nullopt;
+  if (!r.failed() && (!parsed || *parsed == bfd::AuthType::kNone)) {
+    r.Fail(&n, "auth \"type\" must be one of: simple-password, keyed-md5, meticulous-keyed-md5, "
+               "keyed-sha1, meticulous-keyed-sha1");
+    return std::nullopt;
+  }
+  if (parsed) key.type = *parsed;
+  if (auto id = r.Int(*t, "key_id", 0, 255)) key.key_id = static_cast<uint8_t>(*id);
+  std::optional<std::string> secret = r.String(*t, "secret");
+  const size_t max_len =
+      key.type == bfd::AuthType::kKeyedSha1 || key.type == bfd::AuthType::kMeticulousKeyedSha1 ? 20
+                                                                                              : 16;
+  if (!r.failed() && (!secret || secret->empty() || secret->size() > max_len)) {
+    // The message never repeats the secret.
+    r.Fail(&n, absl::StrCat("auth \"secret\" is required and must be 1-", max_len,
+                            " bytes for ", *type));
+    return std::nullopt;
+  }
+  if (secret) key.secret = *secret;
+  return key;
+}
+
+void ReadProfile(Reader& r, const toml::table& t, BfdProfile* p) {
+  r.OnlyKeys(t, "[[bfd.profile]]", {"name", "desired_min_tx_us", "required_min_rx_us",
+                                   "detect_mult", "passive", "auth"});
+  p->line = static_cast<int>(t.source().begin.line);
+  std::optional<std::string> name = r.String(t, "name");
+  if (!r.failed() && (!name || name->empty())) r.Fail(&t, "[[bfd.profile]] needs a \"name\"");
+  if (name) p->name = *name;
+  if (auto v = r.Int(t, "desired_min_tx_us", kMinIntervalUs, kMaxIntervalUs)) p->desired_min_tx_us = static_cast<uint32_t>(*v);
+  if (auto v = r.Int(t, "required_min_rx_us", kMinIntervalUs, kMaxIntervalUs)) p->required_min_rx_us = static_cast<uint32_t>(*v);
+  if (auto v = r.Int(t, "detect_mult", 1, 255)) p->detect_mult = static_cast<uint8_t>(*v);
+  if (auto v = r.Bool(t, "passive")) p->passive = *v;
+  if (const toml::node* a = t.get("auth"); a != nullptr && !r.failed()) p->auth = ReadAuth(r, *a);
+}
+
+void ReadSession(Reader& r, const toml::table& t, BfdSessionConfig* s) {
+  r.OnlyKeys(t, "[[bfd.session]]", {"peer", "local", "interface", "multihop", "profile",
+                                   "admin_down"});
+  s->line = static_cast<int>(t.source().begin.line);
+  if (auto a = r.Address(t, "peer")) s->peer = *a;
+  if (auto a = r.Address(t, "local")) s->local = *a;
+  if (auto v = r.String(t, "interface")) s->interface = *v;
+  if (auto v = r.Bool(t, "multihop")) s->multihop = *v;
+  if (auto v = r.String(t, "profile")) s->profile = *v;
+  if (auto v = r.Bool(t, "admin_down")) s->admin_down = *v;
+  if (r.failed()) return;
+  if (s->peer.empty()) return r.Fail(&t, "[[bfd.session]] needs a \"peer\" address");
+  if (s->local.empty()) return r.Fail(&t, "[[bfd.session]] needs a \"local\" address");
+  if (s->peer.family() != s->local.family()) {
+    return r.Fail(&t, "\"peer\" and \"local\" must both be IPv4 or both IPv6");
+  }
+  if (!s->multihop && s->interface.empty()) {
+    return r.Fail(&t, "a single-hop session (multihop = false) needs an \"interface\"");
+  }
+  if (s->interface.size() >= 16) return r.Fail(t.get("interface"), "\"interface\" name is too long");
+}
+
+}  // namespace
+
+const BfdProfile& Config::ProfileFor(const BfdSessionConfig& session) const {
+  for (const BfdProfile& p : profiles) {
+    if (p.name == session.profile) return p;
+  }
+  return DefaultProfile();
+}
+
+absl::StatusOr<Config> ParseConfig(std::string_view text, std::string_view source_name) {
+  Reader r{std::string(source_name)};
+  Config config;
+  config.path = std::string(source_name);
+  toml::table root;
+  try {
+    root = toml::parse(text, source_name);
+  } catch (const toml::parse_error& e) {
+    return absl::InvalidArgumentError(absl::StrCat(std::string(source_name), ":",
+                                                   e.source().begin.line, ": ",
+                                                   std::string(e.description())));
+  }
+  r.OnlyKeys(root, "the top level", {"dataplane", "controlplane", "bfd"});
+  if (const toml::table* t = r.Table(root, "dataplane")) ReadDataplane(r, *t, &config.dataplane);
+  if (const toml::table* t = r.Table(root, "controlplane")) {
+    r.OnlyKeys(*t, "[controlplane]", {"control_socket"});
+    if (auto s = r.String(*t, "control_socket")) config.controlplane.control_socket = *s;
+  }
+  if (const toml::table* bfd = r.Table(root, "bfd")) {
+    r.OnlyKeys(*bfd, "[bfd]", {"profile", "session"});
+    if (const toml::array* a = r.TableArray(*bfd, "profile")) {
+      std::set<std::string> names;
+      for (const toml::node& n : *a) {
+        BfdProfile p;
+        ReadProfile(r, *n.as_table(), &p);
+        if (!r.failed() && !names.insert(p.name).second) {
+          r.Fail(&n, absl::StrCat("profile \"", p.name, "\" is defined twice"));
+        }
+        config.profiles.push_back(std::move(p));
+      }
+    }
+    if (const toml::array* a = r.TableArray(*bfd, "session")) {
+      std::set<std::tuple<net::IpAddress, net::IpAddress, std::string, bool>> keys;
+      for (const toml::node& n : *a) {
+        BfdSessionConfig s;
+        ReadSession(r, *n.as_table(), &s);
+        if (r.failed()) break;
+        if (!s.profile.empty()) {
+          bool found = false;
+          for (const BfdProfile& p : config.profiles) found = found || p.name == s.profile;
+          if (!found) r.Fail(n.as_table()->get("profile"), absl::StrCat("no [[bfd.profile]] named \"", s.profile, "\""));
+        }
+        if (!keys.insert({s.peer, s.local, s.interface, s.multihop}).second) {
+          r.Fail(&n, absl::StrCat("session to ", s.peer.ToString(), " from ", s.local.ToString(),
+                                  " is defined twice"));
+        }
+        config.sessions.push_back(std::move(s));
+      }
+    }
+  }
+  if (r.failed()) return r.status();
+  return config;
+}
+
+absl::StatusOr<Config> LoadConfigFile(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) return absl::NotFoundError(absl::StrCat(path, ": cannot open the file"));
+  std::stringstream buffer;
+  buffer << in.rdbuf();
+  return ParseConfig(buffer.str(), path);
+}
+
+}  // namespace strobe::config

@@ -1,0 +1,68 @@
+#ifndef STROBE_SRC_CONFIG_CONFIG_H_
+#define STROBE_SRC_CONFIG_CONFIG_H_
+
+// The appliance's one TOML configuration file (docs/config.md). Parsing is all-or-nothing: a
+// file with any error is refused whole, and the error names file:line.
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "src/bfd/auth.h"
+#include "src/net/ip_address.h"
+
+namespace strobe::config {
+
+inline constexpr std::string_view kDefaultDataplaneSocket = "/run/strobe/strobe.sock";
+inline constexpr std::string_view kDefaultControlplaneSocket = "/run/strobe/bgpd.sock";
+
+struct DataplaneConfig {
+  std::string backend = "socket";
+  std::vector<int> workers = {0};  // cores the workers are pinned to
+  std::string control_socket = std::string(kDefaultDataplaneSocket);
+};
+
+struct ControlplaneConfig {
+  std::string control_socket = std::string(kDefaultControlplaneSocket);
+};
+
+struct BfdProfile {
+  std::string name;
+  uint32_t desired_min_tx_us = 300'000;  // FRR's default
+  uint32_t required_min_rx_us = 300'000;
+  uint8_t detect_mult = 3;
+  bool passive = false;
+  std::optional<bfd::AuthKey> auth;
+  int line = 0;
+};
+
+struct BfdSessionConfig {
+  net::IpAddress peer;
+  net::IpAddress local;
+  std::string interface;  // required for single-hop; optional for multihop
+  bool multihop = false;
+  std::string profile;  // empty: the built-in defaults (300 ms x 3, no auth)
+  bool admin_down = false;
+  int line = 0;
+};
+
+struct Config {
+  std::string path;
+  DataplaneConfig dataplane;
+  ControlplaneConfig controlplane;
+  std::vector<BfdProfile> profiles;
+  std::vector<BfdSessionConfig> sessions;
+
+  // The profile a session uses (built-in defaults when it names none).
+  const BfdProfile& ProfileFor(const BfdSessionConfig& session) const;
+};
+
+// Parses `text`; `source_name` prefixes error messages ("FILE:LINE: ...").
+absl::StatusOr<Config> ParseConfig(std::string_view text, std::string_view source_name);
+absl::StatusOr<Config> LoadConfigFile(const std::string& path);
+
+}  // namespace strobe::config
+
+#endif  // STROBE_SRC_CONFIG_CONFIG_H_
