@@ -1,0 +1,120 @@
+"""Strobe processes inside a lab: start strobe-dataplane with a generated config, query it with
+strobectl --json. Paths of the binaries come from the environment that meson sets
+(STROBE_DATAPLANE, STROBECTL), falling back to build/.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from pathlib import Path
+from typing import Any, Iterable
+
+import lab
+
+ROOT = Path(__file__).resolve().parents[2]
+DATAPLANE = os.environ.get("STROBE_DATAPLANE", str(ROOT / "build/dataplane/strobe-dataplane"))
+STROBECTL = os.environ.get("STROBECTL", str(ROOT / "build/controlplane/strobectl"))
+
+
+def toml_value(v: Any) -> str:
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, (int, float)):
+        return str(v)
+    if isinstance(v, str):
+        return json.dumps(v)
+    if isinstance(v, (list, tuple)):
+        return "[" + ", ".join(toml_value(x) for x in v) + "]"
+    if isinstance(v, dict):
+        return "{ " + ", ".join(f"{k} = {toml_value(x)}" for k, x in v.items()) + " }"
+    raise TypeError(v)
+
+
+def make_config(socket: str, profiles: Iterable[dict], sessions: Iterable[dict],
+                workers: Iterable[int] = (0,)) -> str:
+    """The TOML text of a dataplane config (docs/config.md)."""
+    out = ["[dataplane]", 'backend = "socket"', f"workers = {toml_value(list(workers))}",
+           f"control_socket = {toml_value(socket)}", ""]
+    for p in profiles:
+        out.append("[[bfd.profile]]")
+        out += [f"{k} = {toml_value(v)}" for k, v in p.items()]
+        out.append("")
+    for s in sessions:
+        out.append("[[bfd.session]]")
+        out += [f"{k} = {toml_value(v)}" for k, v in s.items()]
+        out.append("")
+    return "\n".join(out)
+
+
+class Strobe:
+    """One strobe-dataplane in a namespace."""
+
+    def __init__(self, L: lab.Lab, ns: str, profiles: Iterable[dict], sessions: Iterable[dict],
+                 workers: Iterable[int] = (0,), name: str = "strobe") -> None:
+        self.lab = L
+        self.ns = ns
+        d = L.run_dir / name
+        d.mkdir(parents=True, exist_ok=True)
+        self.socket = str(d / "strobe.sock")
+        self.config_path = d / "strobe.toml"
+        self.config_path.write_text(make_config(self.socket, profiles, sessions, workers))
+        self.log = d / "dataplane.log"
+        self.proc = L.spawn(ns, [DATAPLANE, "--config", str(self.config_path)], self.log,
+                            desc=f"strobe-dataplane@{ns}")
+        lab.wait_until(self._ready, 10, what="strobe-dataplane to answer on its socket")
+
+    def _ready(self) -> bool:
+        if self.proc.poll() is not None:
+            raise lab.LabError(f"strobe-dataplane exited with {self.proc.returncode}:\n"
+                               + self.log.read_text())
+        return self.ctl_raw("show", "bfd", "counters").returncode == 0
+
+    def ctl_raw(self, *words: str, json_out: bool = True) -> subprocess.CompletedProcess:
+        argv = [STROBECTL, "--socket", self.socket] + (["--json"] if json_out else []) + list(words)
+        return subprocess.run(argv, capture_output=True, text=True, timeout=10)
+
+    def ctl(self, *words: str) -> Any:
+        cp = self.ctl_raw(*words)
+        if cp.returncode != 0:
+            raise lab.LabError(f"strobectl {' '.join(words)}: {cp.stderr.strip()}")
+        return json.loads(cp.stdout)
+
+    def sessions(self) -> list[dict]:
+        return self.ctl("show", "bfd", "sessions")
+
+    def session(self, peer: str) -> dict:
+        found = self.ctl("show", "bfd", "session", peer)
+        assert len(found) == 1, found
+        return found[0]
+
+    def counters(self) -> dict:
+        return self.ctl("show", "bfd", "counters")
+
+    def states(self) -> dict[str, str]:
+        return {s["peer"]: s["state"] for s in self.sessions()}
+
+    def wait_all(self, state: str, timeout_s: float, count: int | None = None) -> list[dict]:
+        def done() -> list[dict] | None:
+            ss = self.sessions()
+            ok = (count is None or len(ss) == count) and all(s["state"] == state for s in ss)
+            return ss if ok and ss else None
+        return lab.wait_until(done, timeout_s, what=f"every Strobe session {state}")
+
+    def stop(self) -> int:
+        return self.lab.stop(self.proc)
+
+
+def frr_counters(L: lab.Lab, ns: str) -> dict[str, dict]:
+    """FRR's `show bfd peers counters json`, by peer address."""
+    return {p["peer"]: p for p in L.frr_json(ns, "show bfd peers counters json")}
+
+
+def frr_peers(L: lab.Lab, ns: str) -> dict[str, dict]:
+    return {p["peer"]: p for p in L.frr_json(ns, "show bfd peers json")}
+
+
+def check(condition: bool, message: str) -> None:
+    if not condition:
+        raise AssertionError(message)
