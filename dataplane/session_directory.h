@@ -8,6 +8,7 @@
 #include <string>
 
 #include "absl/container/flat_hash_map.h"
+#include "src/config/config.h"
 #include "src/net/ip_address.h"
 
 namespace strobe::dataplane {
@@ -16,6 +17,7 @@ namespace strobe::dataplane {
 // Your Discriminator is routed to its owner without any lookup.
 inline constexpr int kWorkerBits = 4;
 inline constexpr int kMaxWorkers = 1 << kWorkerBits;
+static_assert(kMaxWorkers == config::kMaxWorkers, "the config loader enforces this limit");
 inline constexpr int WorkerOfDiscriminator(uint32_t discriminator) {
   return static_cast<int>(discriminator >> (32 - kWorkerBits));
 }

@@ -1,5 +1,6 @@
 #include "src/config/config.h"
 
+#include <filesystem>
 #include <fstream>
 #include <set>
 #include <sstream>
@@ -94,13 +95,14 @@ class Reader {
   }
 
   // An array of tables (`[[name]]`), or nothing.
-  const toml::array* TableArray(const toml::table& t, std::string_view key) {
+  const toml::array* TableArray(const toml::table& t, std::string_view key,
+                                std::string_view full_name) {
     const toml::node* n = t.get(key);
     if (n == nullptr || failed()) return nullptr;
     const toml::array* a = n->as_array();
     if (a == nullptr || !a->is_array_of_tables()) {
       Fail(n, absl::StrCat("\"", std::string(key), "\" must be an array of tables ([[",
-                           std::string(key), "]])"));
+                           std::string(full_name), "]])"));
       return nullptr;
     }
     return a;
@@ -156,6 +158,9 @@ void ReadDataplane(Reader& r, const toml::table& t, DataplaneConfig* out) {
           break;
         }
         out->workers.push_back(static_cast<int>(core));
+      }
+      if (!r.failed() && out->workers.size() > kMaxWorkers) {
+        r.Fail(n, absl::StrCat("at most ", kMaxWorkers, " \"workers\" are supported"));
       }
     }
   }
@@ -257,11 +262,16 @@ absl::StatusOr<Config> ParseConfig(std::string_view text, std::string_view sourc
   if (const toml::table* t = r.Table(root, "dataplane")) ReadDataplane(r, *t, &config.dataplane);
   if (const toml::table* t = r.Table(root, "controlplane")) {
     r.OnlyKeys(*t, "[controlplane]", {"control_socket"});
-    if (auto s = r.String(*t, "control_socket")) config.controlplane.control_socket = *s;
+    if (auto s = r.String(*t, "control_socket")) {
+      if (s->empty() || (*s)[0] != '/') {
+        r.Fail(t->get("control_socket"), "\"control_socket\" must be an absolute path");
+      }
+      config.controlplane.control_socket = *s;
+    }
   }
   if (const toml::table* bfd = r.Table(root, "bfd")) {
     r.OnlyKeys(*bfd, "[bfd]", {"profile", "session"});
-    if (const toml::array* a = r.TableArray(*bfd, "profile")) {
+    if (const toml::array* a = r.TableArray(*bfd, "profile", "bfd.profile")) {
       std::set<std::string> names;
       for (const toml::node& n : *a) {
         BfdProfile p;
@@ -272,7 +282,7 @@ absl::StatusOr<Config> ParseConfig(std::string_view text, std::string_view sourc
         config.profiles.push_back(std::move(p));
       }
     }
-    if (const toml::array* a = r.TableArray(*bfd, "session")) {
+    if (const toml::array* a = r.TableArray(*bfd, "session", "bfd.session")) {
       std::set<std::tuple<net::IpAddress, net::IpAddress, std::string, bool>> keys;
       for (const toml::node& n : *a) {
         BfdSessionConfig s;
@@ -283,7 +293,9 @@ absl::StatusOr<Config> ParseConfig(std::string_view text, std::string_view sourc
           for (const BfdProfile& p : config.profiles) found = found || p.name == s.profile;
           if (!found) r.Fail(n.as_table()->get("profile"), absl::StrCat("no [[bfd.profile]] named \"", s.profile, "\""));
         }
-        if (!keys.insert({s.peer, s.local, s.interface, s.multihop}).second) {
+        // Multihop sessions are told apart by their addresses alone (RFC 5883), as the
+        // dataplane's session directory does: the interface does not distinguish them.
+        if (!keys.insert({s.peer, s.local, s.multihop ? "" : s.interface, s.multihop}).second) {
           r.Fail(&n, absl::StrCat("session to ", s.peer.ToString(), " from ", s.local.ToString(),
                                   " is defined twice"));
         }
@@ -296,6 +308,11 @@ absl::StatusOr<Config> ParseConfig(std::string_view text, std::string_view sourc
 }
 
 absl::StatusOr<Config> LoadConfigFile(const std::string& path) {
+  // A directory opens as an ifstream but reads as empty: a valid, empty configuration.
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec)) {
+    return absl::InvalidArgumentError(absl::StrCat(path, ": is a directory, not a file"));
+  }
   std::ifstream in(path);
   if (!in) return absl::NotFoundError(absl::StrCat(path, ": cannot open the file"));
   std::stringstream buffer;

@@ -17,6 +17,8 @@ namespace strobe::config {
 
 inline constexpr std::string_view kDefaultDataplaneSocket = "/run/strobe/strobe.sock";
 inline constexpr std::string_view kDefaultControlplaneSocket = "/run/strobe/bgpd.sock";
+// The dataplane's limit (dataplane/session_directory.h kMaxWorkers: 4 discriminator bits).
+inline constexpr size_t kMaxWorkers = 16;
 
 struct DataplaneConfig {
   std::string backend = "socket";
