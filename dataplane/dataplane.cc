@@ -17,7 +17,8 @@ namespace {
 
 uint64_t RandomSeed() {
   uint64_t seed = 0;
-  if (getrandom(&seed, sizeof(seed), 0) != sizeof(seed)) seed = static_cast<uint64_t>(MonotonicNowNs());
+  if (getrandom(&seed, sizeof(seed), 0) != sizeof(seed))
+    seed = static_cast<uint64_t>(MonotonicNowNs());
   return seed;
 }
 
@@ -35,7 +36,8 @@ absl::StatusOr<std::unique_ptr<Dataplane>> Dataplane::Create(const config::Confi
   std::unique_ptr<Dataplane> dp(new Dataplane());
   dp->backend_ = config.dataplane.backend;
   for (int i = 0; i < worker_count; ++i) {
-    dp->workers_.push_back(std::make_unique<Worker>(i, config.dataplane.workers[i], &dp->directory_));
+    dp->workers_.push_back(
+        std::make_unique<Worker>(i, config.dataplane.workers[i], &dp->directory_));
   }
 
   // Discriminators: random (RFC 5880 section 6.8.1 asks for unpredictable ones), unique, with
@@ -109,23 +111,29 @@ absl::StatusOr<nlohmann::json> Dataplane::HandleCommand(const std::string& comma
       for (const char* key : {"peer", "local", "interface", "state"}) {
         if (args.contains(key) && args[key].is_string() && s[key] != args[key]) return false;
       }
-      if (args.contains("multihop") && args["multihop"].is_boolean() && s["multihop"] != args["multihop"]) return false;
+      if (args.contains("multihop") && args["multihop"].is_boolean() &&
+          s["multihop"] != args["multihop"])
+        return false;
       return true;
     };
     nlohmann::json sessions = nlohmann::json::array();
     for (auto& w : workers_) w->RunOnWorker([&] { w->AppendSessionsJson(&sessions, filter); });
-    std::sort(sessions.begin(), sessions.end(), [](const nlohmann::json& a, const nlohmann::json& b) {
-      return std::tie(a["peer"], a["local"], a["interface"]) < std::tie(b["peer"], b["local"], b["interface"]);
-    });
+    std::sort(sessions.begin(), sessions.end(),
+              [](const nlohmann::json& a, const nlohmann::json& b) {
+                return std::tie(a["peer"], a["local"], a["interface"]) <
+                       std::tie(b["peer"], b["local"], b["interface"]);
+              });
     if (command == "show bfd session" && sessions.empty()) {
-      return absl::NotFoundError(absl::StrCat("no BFD session with peer ", args.value("peer", std::string("?"))));
+      return absl::NotFoundError(
+          absl::StrCat("no BFD session with peer ", args.value("peer", std::string("?"))));
     }
     return sessions;
   }
   if (command == "show bfd counters") {
     nlohmann::json workers = nlohmann::json::array();
     for (auto& w : workers_) w->RunOnWorker([&] { workers.push_back(w->CountersJson()); });
-    nlohmann::json total = {{"rx_packets", 0}, {"tx_packets", 0}, {"tx_errors", 0}, {"sessions", 0}};
+    nlohmann::json total = {
+        {"rx_packets", 0}, {"tx_packets", 0}, {"tx_errors", 0}, {"sessions", 0}};
     nlohmann::json drops = nlohmann::json::object();
     for (const auto& w : workers) {
       for (const char* key : {"rx_packets", "tx_packets", "tx_errors", "sessions"}) {
@@ -153,7 +161,8 @@ absl::StatusOr<nlohmann::json> Dataplane::HandleCommand(const std::string& comma
     for (auto& w : workers_) {
       w->RunOnWorker([&] { matched += w->SetAdminDown(*peer, state == "admin-down"); });
     }
-    if (matched == 0) return absl::NotFoundError(absl::StrCat("no BFD session with peer ", peer_text));
+    if (matched == 0)
+      return absl::NotFoundError(absl::StrCat("no BFD session with peer ", peer_text));
     return nlohmann::json{{"sessions_changed", matched}};
   }
   return absl::InvalidArgumentError(absl::StrCat("unknown command \"", command, "\""));

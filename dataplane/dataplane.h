@@ -5,10 +5,9 @@
 // owning its shard) and the answers to control-socket commands.
 
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "absl/status/statusor.h"
 #include "dataplane/session_directory.h"

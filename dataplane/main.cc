@@ -1,13 +1,12 @@
 // strobe-dataplane: the BFD fast path. Reads the appliance's TOML file, runs one pinned worker per
 // configured core, and answers strobectl on its control socket.
 
+#include <gflags/gflags.h>
 #include <signal.h>
 
 #include <atomic>
 #include <cstdio>
 #include <string>
-
-#include <gflags/gflags.h>
 
 #include "dataplane/dataplane.h"
 #include "src/common/logging.h"
@@ -78,8 +77,7 @@ int main(int argc, char** argv) {
     return kExitRuntimeError;
   }
   STROBE_LOG(kInfo, "strobe-dataplane: %zu sessions, backend %s, control socket %s",
-             config->sessions.size(), config->dataplane.backend,
-             config->dataplane.control_socket);
+             config->sessions.size(), config->dataplane.backend, config->dataplane.control_socket);
   control.Serve(
       [&](const std::string& command, const nlohmann::json& args) {
         return (*dataplane)->HandleCommand(command, args);

@@ -44,8 +44,8 @@ absl::StatusOr<int> OpenListener(int family, uint16_t port) {
     close(fd);
     return s;
   }
-  net::IpAddress any = family == AF_INET ? net::IpAddress::V4(in_addr{INADDR_ANY})
-                                         : net::IpAddress::V6(in6addr_any);
+  net::IpAddress any =
+      family == AF_INET ? net::IpAddress::V4(in_addr{INADDR_ANY}) : net::IpAddress::V6(in6addr_any);
   sockaddr_storage ss;
   const socklen_t len = any.ToSockaddr(port, &ss);
   if (bind(fd, reinterpret_cast<sockaddr*>(&ss), len) != 0) {
@@ -74,9 +74,9 @@ bool ReceiveOne(int fd, bool multihop, int64_t now_ns, RxPacket* out, size_t* fu
   *full_length = static_cast<size_t>(n);
   out->length = static_cast<uint16_t>(std::min<size_t>(n, sizeof(out->data)));
   out->source = net::IpAddress::FromSockaddr(reinterpret_cast<sockaddr*>(&from));
-  out->source_port = ntohs(from.ss_family == AF_INET
-                               ? reinterpret_cast<sockaddr_in*>(&from)->sin_port
-                               : reinterpret_cast<sockaddr_in6*>(&from)->sin6_port);
+  out->source_port =
+      ntohs(from.ss_family == AF_INET ? reinterpret_cast<sockaddr_in*>(&from)->sin_port
+                                      : reinterpret_cast<sockaddr_in6*>(&from)->sin6_port);
   out->multihop = multihop;
   out->rx_ns = now_ns;
   out->ttl = -1;
@@ -150,8 +150,8 @@ absl::StatusOr<int> OpenTransmitter(const net::IpAddress& local, const net::IpAd
   if (!bound) return fail(absl::ResourceExhaustedError("no free UDP source port in 49152-65535"));
   *port_hint = port;
   sockaddr_storage ss;
-  const socklen_t len = peer.ToSockaddr(
-      multihop ? STROBE_BFD_PORT_MULTIHOP : STROBE_BFD_PORT_SINGLE_HOP, &ss);
+  const socklen_t len =
+      peer.ToSockaddr(multihop ? STROBE_BFD_PORT_MULTIHOP : STROBE_BFD_PORT_SINGLE_HOP, &ss);
   if (connect(fd, reinterpret_cast<sockaddr*>(&ss), len) != 0) {
     return fail(Errno(absl::StrCat("connect ", peer.ToString())));
   }

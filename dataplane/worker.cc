@@ -29,7 +29,6 @@ constexpr uint64_t kWakeCookie = ~uint64_t{0};
 
 }  // namespace
 
-
 Worker::Worker(int index, int core, const SessionDirectory* directory)
     : index_(index), core_(core), directory_(directory) {}
 
@@ -48,16 +47,16 @@ absl::Status Worker::AddSession(const SessionSpec& spec) {
   auto slot = std::make_unique<Slot>(spec, MonotonicNowNs());
   // Source ports: spread the search start by discriminator so workers rarely collide.
   slot->source_port = static_cast<uint16_t>(49152 + (spec.discriminator & 0x3fff));
-  absl::StatusOr<int> fd = OpenTransmitter(spec.config.local, spec.config.peer,
-                                           spec.config.interface, spec.config.multihop,
-                                           &slot->source_port);
+  absl::StatusOr<int> fd =
+      OpenTransmitter(spec.config.local, spec.config.peer, spec.config.interface,
+                      spec.config.multihop, &slot->source_port);
   if (!fd.ok()) {
-    return absl::Status(fd.status().code(),
-                        absl::StrCat("session to ", spec.config.peer.ToString(), ": ",
-                                     std::string(fd.status().message())));
+    return absl::Status(fd.status().code(), absl::StrCat("session to ", spec.config.peer.ToString(),
+                                                         ": ", std::string(fd.status().message())));
   }
   slot->tx_fd = *fd;
-  if (!spec.config.multihop) slot->ifindex = static_cast<int>(if_nametoindex(spec.config.interface.c_str()));
+  if (!spec.config.multihop)
+    slot->ifindex = static_cast<int>(if_nametoindex(spec.config.interface.c_str()));
   const uint64_t id = slots_.size();
   slot->tx_timer.cookie = id << 1 | kTxTimer;
   slot->detect_timer.cookie = id << 1 | kDetectTimer;
@@ -147,7 +146,8 @@ void Worker::Run() {
     now = MonotonicNowNs();
     int64_t sleep_ns = next == timer::TimingWheel::kNever ? kMaxSleepNs : next - now;
     sleep_ns = std::clamp<int64_t>(sleep_ns, 0, kMaxSleepNs);
-    timespec timeout{static_cast<time_t>(sleep_ns / kNsPerSec), static_cast<long>(sleep_ns % kNsPerSec)};
+    timespec timeout{static_cast<time_t>(sleep_ns / kNsPerSec),
+                     static_cast<long>(sleep_ns % kNsPerSec)};
     const int n = epoll_pwait2(epoll_fd_, events, 16, &timeout, nullptr);
     for (int i = 0; i < n; ++i) {
       if (events[i].data.u64 == kWakeCookie) {
@@ -209,8 +209,8 @@ bool Worker::InterfaceMatches(Slot& slot, int ifindex) {
 void Worker::ProcessPacket(const RxPacket& packet) {
   const uint8_t* data = packet.data;
   // Section 6.8.6: the stateless checks first (shared with the XDP and DPDK paths).
-  const strobe_bfd_drop_reason header =
-      strobe_bfd_check_header(data, packet.length, static_cast<unsigned>(packet.ttl), !packet.multihop);
+  const strobe_bfd_drop_reason header = strobe_bfd_check_header(
+      data, packet.length, static_cast<unsigned>(packet.ttl), !packet.multihop);
   const uint32_t your = packet.length >= STROBE_BFD_MANDATORY_LEN
                             ? strobe_bfd_read_be32(data + STROBE_BFD_OFF_YOUR_DISCR)
                             : 0;
@@ -219,7 +219,8 @@ void Worker::ProcessPacket(const RxPacket& packet) {
     DirectoryKey key{packet.source, packet.destination, "", packet.multihop};
     if (!packet.multihop) {
       char name[IF_NAMESIZE] = {};
-      if (if_indextoname(static_cast<unsigned>(packet.ifindex), name) != nullptr) key.interface = name;
+      if (if_indextoname(static_cast<unsigned>(packet.ifindex), name) != nullptr)
+        key.interface = name;
     }
     auto it = directory_->find(key);
     if (it != directory_->end()) discriminator = it->second;
@@ -248,9 +249,11 @@ void Worker::ProcessPacket(const RxPacket& packet) {
   }
   bfd::ControlPacket decoded;
   const std::span<const uint8_t> wire(data, data[STROBE_BFD_OFF_LENGTH]);
-  if (strobe_bfd_drop_reason r = bfd::Decode(wire, &decoded); r != STROBE_BFD_OK) return Drop(slot, r);
+  if (strobe_bfd_drop_reason r = bfd::Decode(wire, &decoded); r != STROBE_BFD_OK)
+    return Drop(slot, r);
   uint32_t actions = 0;
-  const strobe_bfd_drop_reason verdict = slot->session.OnReceive(decoded, wire, packet.rx_ns, &actions);
+  const strobe_bfd_drop_reason verdict =
+      slot->session.OnReceive(decoded, wire, packet.rx_ns, &actions);
   if (verdict != STROBE_BFD_OK) ++counters_.rx_dropped[verdict];  // the session counted it
   Apply(*slot, actions, MonotonicNowNs());
 }
@@ -292,10 +295,9 @@ void Worker::Apply(Slot& slot, uint32_t actions, int64_t now_ns) {
             : "";
     STROBE_LOG(kInfo, "bfd session %s local %s%s%s: %s -> %s, diag %d (%s)%s",
                slot.spec.config.peer.ToString(), slot.spec.config.local.ToString(),
-               slot.spec.config.multihop ? " multihop" : " interface ",
-               slot.spec.config.interface, bfd::StateName(t.old_state),
-               bfd::StateName(t.new_state), static_cast<int>(t.local_diag),
-               bfd::DiagName(t.local_diag), detected);
+               slot.spec.config.multihop ? " multihop" : " interface ", slot.spec.config.interface,
+               bfd::StateName(t.old_state), bfd::StateName(t.new_state),
+               static_cast<int>(t.local_diag), bfd::DiagName(t.local_diag), detected);
   }
   if (actions & bfd::kActionRearmTx) {
     const int64_t next = slot.session.next_tx_ns();

@@ -10,11 +10,10 @@
 #include <functional>
 #include <future>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <thread>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
@@ -39,7 +38,7 @@ struct WorkerCounters {
   uint64_t rx_packets = 0;  // datagrams read from the listeners or handed over
   uint64_t tx_packets = 0;
   uint64_t tx_errors = 0;
-  uint64_t handed_off = 0;  // received here, owned by another worker
+  uint64_t handed_off = 0;                                 // received here, owned by another worker
   uint64_t rx_dropped[STROBE_BFD_DROP_REASON_COUNT] = {};  // every drop, attributed or not
 };
 
@@ -63,7 +62,8 @@ class Worker {
   void RunOnWorker(std::function<void()> fn);
 
   // On the worker thread (inside RunOnWorker): JSON views for show commands.
-  void AppendSessionsJson(nlohmann::json* out, const std::function<bool(const nlohmann::json&)>& filter) const;
+  void AppendSessionsJson(nlohmann::json* out,
+                          const std::function<bool(const nlohmann::json&)>& filter) const;
   nlohmann::json CountersJson() const;
   // Sets admin state of the sessions to `peer`; returns how many matched.
   int SetAdminDown(const net::IpAddress& peer, bool admin_down);

@@ -10,7 +10,9 @@ namespace strobe::dataplane {
 
 struct Worker::Slot {
   Slot(const SessionSpec& s, int64_t now_ns)
-      : spec(s), session(s.discriminator, s.params, now_ns, s.discriminator * 0x9e3779b97f4a7c15ULL ^ now_ns) {}
+      : spec(s),
+        session(s.discriminator, s.params, now_ns,
+                s.discriminator * 0x9e3779b97f4a7c15ULL ^ now_ns) {}
 
   SessionSpec spec;
   bfd::Session session;

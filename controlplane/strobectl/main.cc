@@ -1,11 +1,11 @@
 // strobectl: show and set over the daemons' control sockets. Every command has --json.
 
+#include <gflags/gflags.h>
+
 #include <cstdio>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
-
-#include <gflags/gflags.h>
-#include <nlohmann/json.hpp>
 
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
@@ -58,17 +58,18 @@ void PrintSessions(const json& sessions) {
            "Diag", "TX(ms)", "RX(ms)", "Mult", "Detect(ms)", "RxPkts", "TxPkts", "Drops"});
   for (const json& s : sessions) {
     const bool up = s["state"] == "up";
-    t.AddRow({s["peer"], s["local"], s["interface"].get<std::string>().empty() ? "-" : s["interface"].get<std::string>(),
-              s["multihop"].get<bool>() ? "multihop" : "single-hop", s["state"],
-              FormatDuration(up ? s["uptime_s"].get<long long>() : s["downtime_s"].get<long long>()),
-              std::to_string(s["local_discriminator"].get<uint32_t>()),
-              std::to_string(s["remote_discriminator"].get<uint32_t>()),
-              std::to_string(s["local_diag"].get<int>()), Ms(s["tx_interval_us"].get<uint64_t>()),
-              Ms(s["rx_interval_us"].get<uint64_t>()), std::to_string(s["detect_mult"].get<int>()),
-              Ms(s["detect_time_us"].get<uint64_t>()),
-              std::to_string(s["rx_packets"].get<uint64_t>()),
-              std::to_string(s["tx_packets"].get<uint64_t>()),
-              std::to_string(TotalDrops(s["rx_dropped"]))});
+    t.AddRow(
+        {s["peer"], s["local"],
+         s["interface"].get<std::string>().empty() ? "-" : s["interface"].get<std::string>(),
+         s["multihop"].get<bool>() ? "multihop" : "single-hop", s["state"],
+         FormatDuration(up ? s["uptime_s"].get<long long>() : s["downtime_s"].get<long long>()),
+         std::to_string(s["local_discriminator"].get<uint32_t>()),
+         std::to_string(s["remote_discriminator"].get<uint32_t>()),
+         std::to_string(s["local_diag"].get<int>()), Ms(s["tx_interval_us"].get<uint64_t>()),
+         Ms(s["rx_interval_us"].get<uint64_t>()), std::to_string(s["detect_mult"].get<int>()),
+         Ms(s["detect_time_us"].get<uint64_t>()), std::to_string(s["rx_packets"].get<uint64_t>()),
+         std::to_string(s["tx_packets"].get<uint64_t>()),
+         std::to_string(TotalDrops(s["rx_dropped"]))});
   }
   printf("%s", t.Render().c_str());
 }
@@ -76,9 +77,8 @@ void PrintSessions(const json& sessions) {
 void PrintSessionDetail(const json& s) {
   printf("peer %s local-address %s%s\n", s["peer"].get<std::string>().c_str(),
          s["local"].get<std::string>().c_str(),
-         s["multihop"].get<bool>()
-             ? " multihop"
-             : (" interface " + s["interface"].get<std::string>()).c_str());
+         s["multihop"].get<bool>() ? " multihop"
+                                   : (" interface " + s["interface"].get<std::string>()).c_str());
   printf("\tID: %u\n\tRemote ID: %u\n", s["local_discriminator"].get<uint32_t>(),
          s["remote_discriminator"].get<uint32_t>());
   printf("\tStatus: %s\n", s["state"].get<std::string>().c_str());
@@ -93,15 +93,17 @@ void PrintSessionDetail(const json& s) {
   printf("\tRemote state: %s\n", s["remote_state"].get<std::string>().c_str());
   printf("\tProfile: %s%s\n\tAuthentication: %s\n", s["profile"].get<std::string>().c_str(),
          s["passive"].get<bool>() ? " (passive)" : "", s["auth_type"].get<std::string>().c_str());
-  printf("\tLocal timers:\n\t\tDetect-multiplier: %d\n\t\tReceive interval: %sms\n"
-         "\t\tTransmission interval: %sms\n\t\tEcho receive interval: disabled\n",
-         s["detect_mult"].get<int>(), Ms(s["required_min_rx_us"].get<uint64_t>()).c_str(),
-         Ms(s["desired_min_tx_us"].get<uint64_t>()).c_str());
-  printf("\tRemote timers:\n\t\tDetect-multiplier: %d\n\t\tReceive interval: %sms\n"
-         "\t\tTransmission interval: %sms\n",
-         s["remote_detect_mult"].get<int>(),
-         Ms(s["remote_required_min_rx_us"].get<uint64_t>()).c_str(),
-         Ms(s["remote_desired_min_tx_us"].get<uint64_t>()).c_str());
+  printf(
+      "\tLocal timers:\n\t\tDetect-multiplier: %d\n\t\tReceive interval: %sms\n"
+      "\t\tTransmission interval: %sms\n\t\tEcho receive interval: disabled\n",
+      s["detect_mult"].get<int>(), Ms(s["required_min_rx_us"].get<uint64_t>()).c_str(),
+      Ms(s["desired_min_tx_us"].get<uint64_t>()).c_str());
+  printf(
+      "\tRemote timers:\n\t\tDetect-multiplier: %d\n\t\tReceive interval: %sms\n"
+      "\t\tTransmission interval: %sms\n",
+      s["remote_detect_mult"].get<int>(),
+      Ms(s["remote_required_min_rx_us"].get<uint64_t>()).c_str(),
+      Ms(s["remote_desired_min_tx_us"].get<uint64_t>()).c_str());
   printf("\tNegotiated: transmit %sms, receive %sms, detection time %sms%s\n",
          Ms(s["tx_interval_us"].get<uint64_t>()).c_str(),
          Ms(s["rx_interval_us"].get<uint64_t>()).c_str(),
@@ -110,22 +112,26 @@ void PrintSessionDetail(const json& s) {
   printf("\tLast detection latency: %sms\n",
          Ms(s["last_detection_latency_us"].get<uint64_t>()).c_str());
   printf("\tCounters: up %llu, down %llu, rx %llu, tx %llu, tx errors %llu, poll sequences %llu\n",
-         s["up_transitions"].get<unsigned long long>(), s["down_transitions"].get<unsigned long long>(),
-         s["rx_packets"].get<unsigned long long>(), s["tx_packets"].get<unsigned long long>(),
-         s["tx_errors"].get<unsigned long long>(), s["poll_sequences"].get<unsigned long long>());
+         s["up_transitions"].get<unsigned long long>(),
+         s["down_transitions"].get<unsigned long long>(), s["rx_packets"].get<unsigned long long>(),
+         s["tx_packets"].get<unsigned long long>(), s["tx_errors"].get<unsigned long long>(),
+         s["poll_sequences"].get<unsigned long long>());
   std::vector<std::string> drops;
   for (const auto& [reason, count] : s["rx_dropped"].items()) {
-    if (count.get<uint64_t>() > 0) drops.push_back(absl::StrFormat("%s %d", reason, count.get<uint64_t>()));
+    if (count.get<uint64_t>() > 0)
+      drops.push_back(absl::StrFormat("%s %d", reason, count.get<uint64_t>()));
   }
   printf("\tDropped: %s\n\n", drops.empty() ? "none" : absl::StrJoin(drops, ", ").c_str());
 }
 
 void PrintCounters(const json& c) {
   printf("Backend %s, up %s, %llu sessions: rx %llu, tx %llu, tx errors %llu\n\n",
-         c["backend"].get<std::string>().c_str(), FormatDuration(c["uptime_s"].get<long long>()).c_str(),
+         c["backend"].get<std::string>().c_str(),
+         FormatDuration(c["uptime_s"].get<long long>()).c_str(),
          c["sessions"].get<unsigned long long>(), c["rx_packets"].get<unsigned long long>(),
          c["tx_packets"].get<unsigned long long>(), c["tx_errors"].get<unsigned long long>());
-  Table workers({"Worker", "Core", "Sessions", "Up", "RxPkts", "TxPkts", "TxErrors", "HandedOff", "Drops"});
+  Table workers(
+      {"Worker", "Core", "Sessions", "Up", "RxPkts", "TxPkts", "TxErrors", "HandedOff", "Drops"});
   for (const json& w : c["workers"]) {
     workers.AddRow({std::to_string(w["worker"].get<int>()), std::to_string(w["core"].get<int>()),
                     std::to_string(w["sessions"].get<uint64_t>()),
@@ -182,7 +188,8 @@ int main(int argc, char** argv) {
   if (is({"show", "bfd", "sessions"}) || is({"show", "bfd", "peers"})) {
     request = {{"command", "show bfd sessions"}, {"args", json::object()}};
     for (size_t i = 3; i < words.size(); i += 2) {
-      if (i + 1 >= words.size() || (words[i] != "state" && words[i] != "interface" && words[i] != "peer")) {
+      if (i + 1 >= words.size() ||
+          (words[i] != "state" && words[i] != "interface" && words[i] != "peer")) {
         return Usage("unknown filter \"" + words[i] + "\"");
       }
       request["args"][words[i]] = words[i + 1];
@@ -210,7 +217,8 @@ int main(int argc, char** argv) {
     request = {{"command", "set bfd session"}, {"args", {{"peer", words[3]}, {"state", words[4]}}}};
     view = View::kSet;
   } else {
-    return Usage(words.empty() ? "no command given" : "unknown command \"" + absl::StrJoin(words, " ") + "\"");
+    return Usage(words.empty() ? "no command given"
+                               : "unknown command \"" + absl::StrJoin(words, " ") + "\"");
   }
 
   absl::StatusOr<json> reply = strobe::ipc::CallControl(socket, request, FLAGS_timeout_ms);

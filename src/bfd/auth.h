@@ -22,9 +22,9 @@ struct AuthKey {
 
 // Per-session authentication sequence state (RFC 5880 section 6.8.1 variables).
 struct AuthState {
-  uint32_t xmit_auth_seq = 0;     // bfd.XmitAuthSeq, initialised to a random value
-  uint32_t rcv_auth_seq = 0;      // bfd.RcvAuthSeq
-  bool auth_seq_known = false;    // bfd.AuthSeqKnown
+  uint32_t xmit_auth_seq = 0;   // bfd.XmitAuthSeq, initialised to a random value
+  uint32_t rcv_auth_seq = 0;    // bfd.RcvAuthSeq
+  bool auth_seq_known = false;  // bfd.AuthSeqKnown
 };
 
 // Fills the auth section of an encoded packet `wire` (Length bytes, A bit set, section already

@@ -40,8 +40,8 @@ enum class AuthType : uint8_t {
   kMeticulousKeyedSha1 = 5,
 };
 
-std::string_view StateName(State state);  // "admin-down", "down", "init", "up"
-std::string_view DiagName(Diag diag);     // FRR-like: "control detection time expired", ...
+std::string_view StateName(State state);       // "admin-down", "down", "init", "up"
+std::string_view DiagName(Diag diag);          // FRR-like: "control detection time expired", ...
 std::string_view AuthTypeName(AuthType type);  // config names: "keyed-md5", ...
 std::optional<AuthType> AuthTypeFromName(std::string_view name);
 

@@ -102,8 +102,8 @@ void Session::PullTxEarlier(int64_t now_ns, uint32_t* actions) {
 // while Up starts a Poll Sequence; a larger TX interval or a smaller RX interval only takes effect
 // when it completes, so the remote's detection never fires on our slower packets.
 void Session::UpdateAdvertisedTimers(int64_t now_ns, uint32_t* actions) {
-  const uint32_t want_tx =
-      state_ == State::kUp ? params_.desired_min_tx_us : std::max(params_.desired_min_tx_us, kSlowTxUs);
+  const uint32_t want_tx = state_ == State::kUp ? params_.desired_min_tx_us
+                                                : std::max(params_.desired_min_tx_us, kSlowTxUs);
   const uint32_t want_rx = params_.required_min_rx_us;
   if (want_tx == advertised_tx_us_ && want_rx == advertised_rx_us_) return;
   const int64_t old_deadline = detection_deadline_ns();
@@ -149,7 +149,8 @@ strobe_bfd_drop_reason Session::OnReceive(const ControlPacket& packet,
     verdict = STROBE_BFD_DROP_AUTH_MISMATCH;
   } else if (params_.auth.has_value()) {
     // bfd.AuthSeqKnown resets after two Detection Times of silence (section 6.8.1).
-    if (last_rx_ns_ != 0 && now_ns - last_rx_ns_ > 2 * std::max<int64_t>(detection_time_ns(), kNsPerSec)) {
+    if (last_rx_ns_ != 0 &&
+        now_ns - last_rx_ns_ > 2 * std::max<int64_t>(detection_time_ns(), kNsPerSec)) {
       auth_state_.auth_seq_known = false;
     }
     verdict = VerifyPacket(*params_.auth, packet, wire, packet.detect_mult, &auth_state_);
@@ -184,7 +185,8 @@ strobe_bfd_drop_reason Session::OnReceive(const ControlPacket& packet,
 
   if (state_ != State::kAdminDown) {
     if (packet.state == State::kAdminDown) {
-      if (state_ != State::kDown) ChangeState(State::kDown, Diag::kNeighborSignaledSessionDown, now_ns, actions);
+      if (state_ != State::kDown)
+        ChangeState(State::kDown, Diag::kNeighborSignaledSessionDown, now_ns, actions);
     } else if (state_ == State::kDown) {
       if (packet.state == State::kDown) {
         ChangeState(State::kInit, Diag::kNone, now_ns, actions);
@@ -271,8 +273,8 @@ size_t Session::OnTxTimer(int64_t now_ns, std::span<uint8_t> out, uint32_t* acti
     section.type = params_.auth->type;
     section.key_id = params_.auth->key_id;
     if (section.type == AuthType::kSimplePassword) {
-      section.password_len = static_cast<uint8_t>(
-          std::min(params_.auth->secret.size(), kMaxPasswordLen));
+      section.password_len =
+          static_cast<uint8_t>(std::min(params_.auth->secret.size(), kMaxPasswordLen));
     } else {
       // Section 6.7.3: meticulous types advance on every packet; we advance the others too,
       // which the receiver's window always accepts.

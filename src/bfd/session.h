@@ -25,7 +25,7 @@ struct SessionParams {
   uint32_t desired_min_tx_us = 1'000'000;
   uint32_t required_min_rx_us = 1'000'000;
   uint8_t detect_mult = 3;
-  bool passive = false;     // section 6.1: do not transmit until the remote has spoken
+  bool passive = false;  // section 6.1: do not transmit until the remote has spoken
   bool admin_down = false;
   std::optional<AuthKey> auth;
 };
@@ -60,8 +60,7 @@ class Session {
  public:
   // `local_discriminator` is non-zero and unique on this system; `seed` drives jitter and the
   // initial authentication sequence number.
-  Session(uint32_t local_discriminator, const SessionParams& params, int64_t now_ns,
-          uint64_t seed);
+  Session(uint32_t local_discriminator, const SessionParams& params, int64_t now_ns, uint64_t seed);
 
   // A received packet that passed strobe_bfd_check_header() and Decode(), for this session.
   // `wire` is the packet (Length bytes), needed to verify a digest. Returns STROBE_BFD_OK when

@@ -39,9 +39,9 @@ void LogLine(LogLevel level, std::string_view message) {
   char stamp[32];
   strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%S", &utc);
   // One write(2) per line so lines from several threads never interleave.
-  std::string line = absl::StrFormat("%s.%06dZ %-5s %s\n", stamp,
-                                     static_cast<int>((now % kNsPerSec) / kNsPerUs),
-                                     LevelName(level), message);
+  std::string line =
+      absl::StrFormat("%s.%06dZ %-5s %s\n", stamp, static_cast<int>((now % kNsPerSec) / kNsPerUs),
+                      LevelName(level), message);
   ssize_t unused = write(STDERR_FILENO, line.data(), line.size());
   (void)unused;
 }

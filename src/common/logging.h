@@ -14,11 +14,11 @@ LogLevel GetLogLevel();
 void LogLine(LogLevel level, std::string_view message);
 
 // Usage: STROBE_LOG(kInfo, "session %s up", peer). Never pass secrets.
-#define STROBE_LOG(level, ...)                                                 \
-  do {                                                                          \
-    if (::strobe::LogLevel::level >= ::strobe::GetLogLevel()) {                 \
+#define STROBE_LOG(level, ...)                                                    \
+  do {                                                                            \
+    if (::strobe::LogLevel::level >= ::strobe::GetLogLevel()) {                   \
       ::strobe::LogLine(::strobe::LogLevel::level, absl::StrFormat(__VA_ARGS__)); \
-    }                                                                           \
+    }                                                                             \
   } while (0)
 
 }  // namespace strobe

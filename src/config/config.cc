@@ -1,12 +1,12 @@
 #include "src/config/config.h"
 
+#include <toml++/toml.h>
+
 #include <filesystem>
 #include <fstream>
 #include <set>
 #include <sstream>
 #include <tuple>
-
-#include <toml++/toml.h>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -14,8 +14,8 @@
 namespace strobe::config {
 namespace {
 
-constexpr uint32_t kMinIntervalUs = 1'000;        // 1 ms: below RFC 7419's 3.3 ms
-constexpr uint32_t kMaxIntervalUs = 60'000'000;   // 60 s
+constexpr uint32_t kMinIntervalUs = 1'000;       // 1 ms: below RFC 7419's 3.3 ms
+constexpr uint32_t kMaxIntervalUs = 60'000'000;  // 60 s
 
 // Collects the first error with its location; every accessor is a no-op once one is set.
 class Reader {
@@ -76,8 +76,8 @@ class Reader {
     }
     const int64_t v = n->as_integer()->get();
     if (v < min || v > max) {
-      Fail(n, absl::StrCat("\"", std::string(key), "\" = ", v, " is out of range [", min, ", ",
-                           max, "]"));
+      Fail(n, absl::StrCat("\"", std::string(key), "\" = ", v, " is out of range [", min, ", ", max,
+                           "]"));
       return std::nullopt;
     }
     return v;
@@ -88,7 +88,8 @@ class Reader {
     if (!s) return std::nullopt;
     absl::StatusOr<net::IpAddress> a = net::IpAddress::Parse(*s);
     if (!a.ok()) {
-      Fail(t.get(key), absl::StrCat("\"", std::string(key), "\": ", std::string(a.status().message())));
+      Fail(t.get(key),
+           absl::StrCat("\"", std::string(key), "\": ", std::string(a.status().message())));
       return std::nullopt;
     }
     return *a;
@@ -135,8 +136,8 @@ void ReadDataplane(Reader& r, const toml::table& t, DataplaneConfig* out) {
       r.Fail(t.get("backend"), absl::StrCat("backend \"", *backend,
                                             "\" is not available in this build; use \"socket\""));
     } else if (*backend != "socket") {
-      r.Fail(t.get("backend"), absl::StrCat("unknown backend \"", *backend,
-                                            "\" (one of: socket, xdp, dpdk)"));
+      r.Fail(t.get("backend"),
+             absl::StrCat("unknown backend \"", *backend, "\" (one of: socket, xdp, dpdk)"));
     }
     out->backend = *backend;
   }
@@ -165,7 +166,8 @@ void ReadDataplane(Reader& r, const toml::table& t, DataplaneConfig* out) {
     }
   }
   if (auto s = r.String(t, "control_socket")) {
-    if (s->empty() || (*s)[0] != '/') r.Fail(t.get("control_socket"), "\"control_socket\" must be an absolute path");
+    if (s->empty() || (*s)[0] != '/')
+      r.Fail(t.get("control_socket"), "\"control_socket\" must be an absolute path");
     out->control_socket = *s;
   }
 }
@@ -181,8 +183,9 @@ std::optional<bfd::AuthKey> ReadAuth(Reader& r, const toml::node& n) {
   std::optional<std::string> type = r.String(*t, "type");
   std::optional<bfd::AuthType> parsed = type ? bfd::AuthTypeFromName(*type) : std::nullopt;
   if (!r.failed() && (!parsed || *parsed == bfd::AuthType::kNone)) {
-    r.Fail(&n, "auth \"type\" must be one of: simple-password, keyed-md5, meticulous-keyed-md5, "
-               "keyed-sha1, meticulous-keyed-sha1");
+    r.Fail(&n,
+           "auth \"type\" must be one of: simple-password, keyed-md5, meticulous-keyed-md5, "
+           "keyed-sha1, meticulous-keyed-sha1");
     return std::nullopt;
   }
   if (parsed) key.type = *parsed;
@@ -190,11 +193,11 @@ std::optional<bfd::AuthKey> ReadAuth(Reader& r, const toml::node& n) {
   std::optional<std::string> secret = r.String(*t, "secret");
   const size_t max_len =
       key.type == bfd::AuthType::kKeyedSha1 || key.type == bfd::AuthType::kMeticulousKeyedSha1 ? 20
-                                                                                              : 16;
+                                                                                               : 16;
   if (!r.failed() && (!secret || secret->empty() || secret->size() > max_len)) {
     // The message never repeats the secret.
-    r.Fail(&n, absl::StrCat("auth \"secret\" is required and must be 1-", max_len,
-                            " bytes for ", *type));
+    r.Fail(&n, absl::StrCat("auth \"secret\" is required and must be 1-", max_len, " bytes for ",
+                            *type));
     return std::nullopt;
   }
   if (secret) key.secret = *secret;
@@ -202,22 +205,24 @@ std::optional<bfd::AuthKey> ReadAuth(Reader& r, const toml::node& n) {
 }
 
 void ReadProfile(Reader& r, const toml::table& t, BfdProfile* p) {
-  r.OnlyKeys(t, "[[bfd.profile]]", {"name", "desired_min_tx_us", "required_min_rx_us",
-                                   "detect_mult", "passive", "auth"});
+  r.OnlyKeys(t, "[[bfd.profile]]",
+             {"name", "desired_min_tx_us", "required_min_rx_us", "detect_mult", "passive", "auth"});
   p->line = static_cast<int>(t.source().begin.line);
   std::optional<std::string> name = r.String(t, "name");
   if (!r.failed() && (!name || name->empty())) r.Fail(&t, "[[bfd.profile]] needs a \"name\"");
   if (name) p->name = *name;
-  if (auto v = r.Int(t, "desired_min_tx_us", kMinIntervalUs, kMaxIntervalUs)) p->desired_min_tx_us = static_cast<uint32_t>(*v);
-  if (auto v = r.Int(t, "required_min_rx_us", kMinIntervalUs, kMaxIntervalUs)) p->required_min_rx_us = static_cast<uint32_t>(*v);
+  if (auto v = r.Int(t, "desired_min_tx_us", kMinIntervalUs, kMaxIntervalUs))
+    p->desired_min_tx_us = static_cast<uint32_t>(*v);
+  if (auto v = r.Int(t, "required_min_rx_us", kMinIntervalUs, kMaxIntervalUs))
+    p->required_min_rx_us = static_cast<uint32_t>(*v);
   if (auto v = r.Int(t, "detect_mult", 1, 255)) p->detect_mult = static_cast<uint8_t>(*v);
   if (auto v = r.Bool(t, "passive")) p->passive = *v;
   if (const toml::node* a = t.get("auth"); a != nullptr && !r.failed()) p->auth = ReadAuth(r, *a);
 }
 
 void ReadSession(Reader& r, const toml::table& t, BfdSessionConfig* s) {
-  r.OnlyKeys(t, "[[bfd.session]]", {"peer", "local", "interface", "multihop", "profile",
-                                   "admin_down"});
+  r.OnlyKeys(t, "[[bfd.session]]",
+             {"peer", "local", "interface", "multihop", "profile", "admin_down"});
   s->line = static_cast<int>(t.source().begin.line);
   if (auto a = r.Address(t, "peer")) s->peer = *a;
   if (auto a = r.Address(t, "local")) s->local = *a;
@@ -234,7 +239,8 @@ void ReadSession(Reader& r, const toml::table& t, BfdSessionConfig* s) {
   if (!s->multihop && s->interface.empty()) {
     return r.Fail(&t, "a single-hop session (multihop = false) needs an \"interface\"");
   }
-  if (s->interface.size() >= 16) return r.Fail(t.get("interface"), "\"interface\" name is too long");
+  if (s->interface.size() >= 16)
+    return r.Fail(t.get("interface"), "\"interface\" name is too long");
 }
 
 }  // namespace
@@ -254,9 +260,8 @@ absl::StatusOr<Config> ParseConfig(std::string_view text, std::string_view sourc
   try {
     root = toml::parse(text, source_name);
   } catch (const toml::parse_error& e) {
-    return absl::InvalidArgumentError(absl::StrCat(std::string(source_name), ":",
-                                                   e.source().begin.line, ": ",
-                                                   std::string(e.description())));
+    return absl::InvalidArgumentError(absl::StrCat(
+        std::string(source_name), ":", e.source().begin.line, ": ", std::string(e.description())));
   }
   r.OnlyKeys(root, "the top level", {"dataplane", "controlplane", "bfd"});
   if (const toml::table* t = r.Table(root, "dataplane")) ReadDataplane(r, *t, &config.dataplane);
@@ -291,7 +296,9 @@ absl::StatusOr<Config> ParseConfig(std::string_view text, std::string_view sourc
         if (!s.profile.empty()) {
           bool found = false;
           for (const BfdProfile& p : config.profiles) found = found || p.name == s.profile;
-          if (!found) r.Fail(n.as_table()->get("profile"), absl::StrCat("no [[bfd.profile]] named \"", s.profile, "\""));
+          if (!found)
+            r.Fail(n.as_table()->get("profile"),
+                   absl::StrCat("no [[bfd.profile]] named \"", s.profile, "\""));
         }
         // Multihop sessions are told apart by their addresses alone (RFC 5883), as the
         // dataplane's session directory does: the interface does not distinguish them.

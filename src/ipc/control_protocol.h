@@ -5,9 +5,8 @@
 // one JSON request per line ({"command": "show bfd sessions", "args": {...}}) and one JSON reply
 // per line ({"ok": true, "result": ...} or {"ok": false, "error": "..."}).
 
-#include <string>
-
 #include <nlohmann/json.hpp>
+#include <string>
 
 #include "absl/status/statusor.h"
 

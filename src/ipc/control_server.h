@@ -6,16 +6,15 @@
 
 #include <atomic>
 #include <functional>
-#include <string>
-
 #include <nlohmann/json.hpp>
+#include <string>
 
 #include "absl/status/statusor.h"
 
 namespace strobe::ipc {
 
-using ControlHandler =
-    std::function<absl::StatusOr<nlohmann::json>(const std::string& command, const nlohmann::json& args)>;
+using ControlHandler = std::function<absl::StatusOr<nlohmann::json>(const std::string& command,
+                                                                    const nlohmann::json& args)>;
 
 class ControlServer {
  public:
