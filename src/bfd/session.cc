@@ -133,7 +133,12 @@ void Session::ChangeState(State new_state, Diag diag, int64_t now_ns, uint32_t* 
   state_ = new_state;
   local_diag_ = diag;
   last_state_change_ns_ = now_ns;
-  if (new_state != State::kUp) poll_active_ = false;
+  if (new_state != State::kUp && poll_active_) {
+    // Leaving Up ends the Poll Sequence: what it deferred (section 6.8.3) applies now.
+    poll_active_ = false;
+    active_tx_us_ = advertised_tx_us_;
+    active_rx_us_ = advertised_rx_us_;
+  }
   *actions |= kActionStateChanged;
   UpdateAdvertisedTimers(now_ns, actions);
   // Tell the peer at once rather than on the next (possibly one-second) tick.
@@ -149,10 +154,7 @@ strobe_bfd_drop_reason Session::OnReceive(const ControlPacket& packet,
     verdict = STROBE_BFD_DROP_AUTH_MISMATCH;
   } else if (params_.auth.has_value()) {
     // bfd.AuthSeqKnown resets after two Detection Times of silence (section 6.8.1).
-    if (last_rx_ns_ != 0 &&
-        now_ns - last_rx_ns_ > 2 * std::max<int64_t>(detection_time_ns(), kNsPerSec)) {
-      auth_state_.auth_seq_known = false;
-    }
+    if (now_ns >= auth_seq_expiry_ns_) auth_state_.auth_seq_known = false;
     verdict = VerifyPacket(*params_.auth, packet, wire, packet.detect_mult, &auth_state_);
   }
   if (verdict != STROBE_BFD_OK) {
@@ -174,6 +176,7 @@ strobe_bfd_drop_reason Session::OnReceive(const ControlPacket& packet,
   remote_desired_tx_us_ = packet.desired_min_tx_us;
   remote_detect_mult_ = packet.detect_mult;
   last_rx_ns_ = now_ns;
+  auth_seq_expiry_ns_ = now_ns + 2 * std::max<int64_t>(detection_time_ns(), kNsPerSec);
 
   if (packet.final && poll_active_) {
     // The Poll Sequence completes: the advertised values are now in force on both ends.
@@ -202,7 +205,8 @@ strobe_bfd_drop_reason Session::OnReceive(const ControlPacket& packet,
     }
   }
 
-  if (packet.poll) send_final_ = true;
+  // Section 6.8.6: in AdminDown the packet is discarded before its Poll is answered.
+  if (packet.poll && state_ != State::kAdminDown) send_final_ = true;
 
   // Timer bookkeeping: the detection deadline moves with every packet, but the owner's timer only
   // needs re-arming when it moved earlier (it re-reads last_rx_ns_ when it fires).
@@ -240,7 +244,6 @@ uint32_t Session::OnDetectionTimer(int64_t now_ns) {
   remote_desired_tx_us_ = 0;
   remote_detect_mult_ = 0;
   last_rx_ns_ = 0;
-  auth_state_.auth_seq_known = false;
   actions |= kActionRearmDetect;
   if (next_tx_ns_ == kNever) ScheduleTx(now_ns, /*immediately=*/true, &actions);
   return actions;
@@ -301,6 +304,7 @@ uint32_t Session::SetAdminDown(bool admin_down, int64_t now_ns) {
     actions |= kActionRearmDetect;
   } else if (!admin_down && state_ == State::kAdminDown) {
     ChangeState(State::kDown, Diag::kNone, now_ns, &actions);
+    actions |= kActionRearmDetect;  // detection_deadline_ns() is no longer kNever
   }
   return actions;
 }

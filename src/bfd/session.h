@@ -147,6 +147,7 @@ class Session {
   int64_t last_state_change_ns_ = 0;
   Transition last_transition_;
   AuthState auth_state_;
+  int64_t auth_seq_expiry_ns_ = 0;  // when bfd.AuthSeqKnown lapses (section 6.8.1)
   uint64_t rng_;
   SessionCounters counters_;
 };
