@@ -1,6 +1,8 @@
 #include "dataplane/dataplane.h"
 
+#include <sys/eventfd.h>
 #include <sys/random.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <random>
@@ -13,16 +15,6 @@
 #include "src/common/logging.h"
 
 namespace strobe::dataplane {
-namespace {
-
-uint64_t RandomSeed() {
-  uint64_t seed = 0;
-  if (getrandom(&seed, sizeof(seed), 0) != sizeof(seed))
-    seed = static_cast<uint64_t>(MonotonicNowNs());
-  return seed;
-}
-
-}  // namespace
 
 absl::StatusOr<std::unique_ptr<Dataplane>> Dataplane::Create(const config::Config& config) {
   if (config.dataplane.backend != "socket") {
@@ -30,26 +22,25 @@ absl::StatusOr<std::unique_ptr<Dataplane>> Dataplane::Create(const config::Confi
         absl::StrCat("backend \"", config.dataplane.backend, "\" is not available in this build"));
   }
   const int worker_count = static_cast<int>(config.dataplane.workers.size());
-  if (worker_count > kMaxWorkers) {
-    return absl::InvalidArgumentError(absl::StrCat("at most ", kMaxWorkers, " workers"));
-  }
   std::unique_ptr<Dataplane> dp(new Dataplane());
   dp->backend_ = config.dataplane.backend;
+  absl::StatusOr<ipc::ShmRegion> region =
+      ipc::ShmRegion::Create(static_cast<uint32_t>(worker_count), getpid());
+  if (!region.ok()) return region.status();
+  dp->region_ = std::move(*region);
+  dp->events_doorbell_fd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  if (dp->events_doorbell_fd_ < 0) return absl::InternalError("eventfd");
   for (int i = 0; i < worker_count; ++i) {
-    dp->workers_.push_back(
-        std::make_unique<Worker>(i, config.dataplane.workers[i], &dp->directory_));
+    dp->workers_.push_back(std::make_unique<Worker>(i, config.dataplane.workers[i], worker_count));
+    dp->workers_.back()->AttachShm(dp->region_.worker(static_cast<uint32_t>(i)),
+                                   dp->events_doorbell_fd_);
   }
 
-  // Discriminators: random (RFC 5880 section 6.8.1 asks for unpredictable ones), unique, with
-  // the owning worker in the top bits. Sessions are spread round-robin over the workers.
-  std::mt19937_64 rng(RandomSeed());
-  absl::flat_hash_set<uint32_t> used;
-  std::vector<SessionSpec> specs;
-  for (size_t i = 0; i < config.sessions.size(); ++i) {
-    const config::BfdSessionConfig& c = config.sessions[i];
+  // Each session lives on the worker its key hashes to, as the control plane will compute too.
+  for (const config::BfdSessionConfig& c : config.sessions) {
     const config::BfdProfile& profile = config.ProfileFor(c);
     SessionSpec spec;
-    spec.config = c;
+    spec.key = ipc::SessionKey{c.peer, c.local, c.multihop ? "" : c.interface, c.multihop};
     spec.profile_name = profile.name;
     spec.params.desired_min_tx_us = profile.desired_min_tx_us;
     spec.params.required_min_rx_us = profile.required_min_rx_us;
@@ -57,19 +48,10 @@ absl::StatusOr<std::unique_ptr<Dataplane>> Dataplane::Create(const config::Confi
     spec.params.passive = profile.passive;
     spec.params.admin_down = c.admin_down;
     spec.params.auth = profile.auth;
-    const uint32_t worker = static_cast<uint32_t>(i % worker_count);
-    do {
-      const uint32_t low = static_cast<uint32_t>(rng()) & ((1u << (32 - kWorkerBits)) - 1);
-      spec.discriminator = worker << (32 - kWorkerBits) | low;
-    } while ((spec.discriminator & ((1u << (32 - kWorkerBits)) - 1)) == 0 ||
-             !used.insert(spec.discriminator).second);
-    dp->directory_[DirectoryKey{c.peer, c.local, c.multihop ? "" : c.interface, c.multihop}] =
-        spec.discriminator;
-    specs.push_back(std::move(spec));
-  }
-  for (const SessionSpec& spec : specs) {
-    absl::Status s = dp->workers_[WorkerOfDiscriminator(spec.discriminator)]->AddSession(spec);
-    if (!s.ok()) return s;
+    spec.configured = true;
+    absl::StatusOr<uint32_t> id =
+        dp->workers_[ipc::OwnerWorker(spec.key, worker_count)]->CreateSession(spec);
+    if (!id.ok()) return id.status();
   }
 
   // The socket backend receives on worker 0 and hands packets to their owners.
@@ -87,7 +69,40 @@ absl::StatusOr<std::unique_ptr<Dataplane>> Dataplane::Create(const config::Confi
   return dp;
 }
 
-Dataplane::~Dataplane() { Stop(); }
+Dataplane::~Dataplane() {
+  Stop();
+  workers_.clear();
+  if (events_doorbell_fd_ >= 0) close(events_doorbell_fd_);
+}
+
+absl::StatusOr<ipc::AttachReply> Dataplane::Attach(const nlohmann::json& args) {
+  const int version = args.value("layout_version", -1);
+  if (version != static_cast<int>(ipc::kLayoutVersion)) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("this dataplane speaks shared-memory layout version ", ipc::kLayoutVersion,
+                     ", the client ", version, ": upgrade both processes together"));
+  }
+  ipc::AttachReply reply;
+  reply.result = {{"generation", region_.generation()},
+                  {"worker_count", workers_.size()},
+                  {"layout_version", ipc::kLayoutVersion},
+                  {"dataplane_pid", getpid()}};
+  reply.fds.push_back(region_.fd());
+  reply.fds.push_back(events_doorbell_fd_);
+  for (const auto& w : workers_) reply.fds.push_back(w->wake_fd());
+  region_.header()->consumer_attached.store(1, std::memory_order_release);
+  STROBE_LOG(kInfo, "control-plane client attached (pid %d)", args.value("pid", 0));
+  return reply;
+}
+
+void Dataplane::Detach() {
+  region_.header()->consumer_attached.store(0, std::memory_order_release);
+  STROBE_LOG(kInfo, "control-plane client detached; its sessions keep running");
+}
+
+void Dataplane::Tick() {
+  region_.header()->heartbeat_ns.store(MonotonicNowNs(), std::memory_order_release);
+}
 
 absl::Status Dataplane::Start() {
   started_ns_ = MonotonicNowNs();

@@ -1,8 +1,8 @@
 #ifndef STROBE_DATAPLANE_DATAPLANE_H_
 #define STROBE_DATAPLANE_DATAPLANE_H_
 
-// strobe-dataplane assembled from a Config: the session directory, the workers (each pinned and
-// owning its shard) and the answers to control-socket commands.
+// strobe-dataplane assembled from a Config: the shared-memory region, the workers (each pinned
+// and owning its shard) and the answers to control-socket commands.
 
 #include <memory>
 #include <nlohmann/json.hpp>
@@ -10,9 +10,10 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "dataplane/session_directory.h"
 #include "dataplane/worker.h"
 #include "src/config/config.h"
+#include "src/ipc/control_server.h"
+#include "src/ipc/shm_region.h"
 
 namespace strobe::dataplane {
 
@@ -29,10 +30,18 @@ class Dataplane {
   absl::StatusOr<nlohmann::json> HandleCommand(const std::string& command,
                                                const nlohmann::json& args);
 
+  // The shared-memory consumer (strobe-bgpd, or any ipc::BfdClient) attaches over the control
+  // socket and receives the region's memfd, the events doorbell and each worker's eventfd.
+  absl::StatusOr<ipc::AttachReply> Attach(const nlohmann::json& args);
+  void Detach();
+  // Called by the control loop at least every 100 ms.
+  void Tick();
+
  private:
   Dataplane() = default;
 
-  SessionDirectory directory_;
+  ipc::ShmRegion region_;
+  int events_doorbell_fd_ = -1;
   std::vector<std::unique_ptr<Worker>> workers_;
   std::string backend_;
   int64_t started_ns_ = 0;

@@ -78,11 +78,13 @@ int main(int argc, char** argv) {
   }
   STROBE_LOG(kInfo, "strobe-dataplane: %zu sessions, backend %s, control socket %s",
              config->sessions.size(), config->dataplane.backend, config->dataplane.control_socket);
+  control.SetAttachHandlers([&](const nlohmann::json& args) { return (*dataplane)->Attach(args); },
+                            [&] { (*dataplane)->Detach(); });
   control.Serve(
       [&](const std::string& command, const nlohmann::json& args) {
         return (*dataplane)->HandleCommand(command, args);
       },
-      g_stop);
+      g_stop, [&] { (*dataplane)->Tick(); });
   STROBE_LOG(kInfo, "strobe-dataplane: stopping, sending AdminDown to every peer");
   (*dataplane)->Stop();
   return 0;

@@ -7,6 +7,7 @@
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/prctl.h>
+#include <sys/random.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -29,42 +30,94 @@ constexpr uint64_t kWakeCookie = ~uint64_t{0};
 
 }  // namespace
 
-Worker::Worker(int index, int core, const SessionDirectory* directory)
-    : index_(index), core_(core), directory_(directory) {}
+Worker::Worker(int index, int core, int worker_count)
+    : index_(index), core_(core), worker_count_(worker_count) {
+  uint64_t seed = 0;
+  if (getrandom(&seed, sizeof(seed), 0) != sizeof(seed)) seed = MonotonicNowNs();
+  rng_ = seed ^ static_cast<uint64_t>(index);
+  wake_fd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+}
 
 Worker::~Worker() {
   Stop();
   for (auto& slot : slots_) {
-    if (slot->tx_fd >= 0) close(slot->tx_fd);
+    if (slot && slot->tx_fd >= 0) close(slot->tx_fd);
   }
   for (auto& [fd, multihop] : listeners_) close(fd);
   if (epoll_fd_ >= 0) close(epoll_fd_);
   if (wake_fd_ >= 0) close(wake_fd_);
 }
 
-absl::Status Worker::AddSession(const SessionSpec& spec) {
+// Random (RFC 5880 section 6.8.1 asks for unpredictable values), unique, non-zero below the
+// worker bits, with this worker's index in the top bits.
+uint32_t Worker::NewDiscriminator() {
+  constexpr uint32_t kLowMask = (1u << (32 - kWorkerBits)) - 1;
+  while (true) {
+    uint64_t z = (rng_ += 0x9e3779b97f4a7c15ULL);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    const uint32_t low = static_cast<uint32_t>(z ^ (z >> 31)) & kLowMask;
+    const uint32_t discriminator = static_cast<uint32_t>(index_) << (32 - kWorkerBits) | low;
+    if (low != 0 && !by_discriminator_.contains(discriminator)) return discriminator;
+  }
+}
+
+absl::StatusOr<uint32_t> Worker::CreateSession(const SessionSpec& spec) {
   if (!wheel_) wheel_ = std::make_unique<timer::TimingWheel>(MonotonicNowNs());
-  auto slot = std::make_unique<Slot>(spec, MonotonicNowNs());
+  if (by_key_.contains(spec.key)) {
+    return absl::AlreadyExistsError(absl::StrCat("a session to ", spec.key.peer.ToString(),
+                                                 " from ", spec.key.local.ToString(),
+                                                 " already exists"));
+  }
+  uint32_t index;
+  if (!free_slots_.empty()) {
+    index = free_slots_.back();
+  } else if (slots_.size() < ipc::kMaxSessionsPerWorker) {
+    index = static_cast<uint32_t>(slots_.size());
+  } else {
+    return absl::ResourceExhaustedError(absl::StrCat("worker ", index_, " holds its maximum of ",
+                                                     ipc::kMaxSessionsPerWorker, " sessions"));
+  }
+  const uint32_t discriminator = NewDiscriminator();
+  auto slot = std::make_unique<Slot>(spec, index, discriminator, MonotonicNowNs());
   // Source ports: spread the search start by discriminator so workers rarely collide.
-  slot->source_port = static_cast<uint16_t>(49152 + (spec.discriminator & 0x3fff));
-  absl::StatusOr<int> fd =
-      OpenTransmitter(spec.config.local, spec.config.peer, spec.config.interface,
-                      spec.config.multihop, &slot->source_port);
+  slot->source_port = static_cast<uint16_t>(49152 + (discriminator & 0x3fff));
+  absl::StatusOr<int> fd = OpenTransmitter(spec.key.local, spec.key.peer, spec.key.interface,
+                                           spec.key.multihop, &slot->source_port);
   if (!fd.ok()) {
-    return absl::Status(fd.status().code(), absl::StrCat("session to ", spec.config.peer.ToString(),
+    return absl::Status(fd.status().code(), absl::StrCat("session to ", spec.key.peer.ToString(),
                                                          ": ", std::string(fd.status().message())));
   }
   slot->tx_fd = *fd;
-  if (!spec.config.multihop)
-    slot->ifindex = static_cast<int>(if_nametoindex(spec.config.interface.c_str()));
-  const uint64_t id = slots_.size();
-  slot->tx_timer.cookie = id << 1 | kTxTimer;
-  slot->detect_timer.cookie = id << 1 | kDetectTimer;
-  by_discriminator_[spec.discriminator] = slot.get();
+  if (!spec.key.multihop) {
+    slot->ifindex = static_cast<int>(if_nametoindex(spec.key.interface.c_str()));
+  }
+  slot->tx_timer.cookie = uint64_t{index} << 1 | kTxTimer;
+  slot->detect_timer.cookie = uint64_t{index} << 1 | kDetectTimer;
   Slot& s = *slot;
-  slots_.push_back(std::move(slot));
+  if (index == slots_.size()) {
+    slots_.push_back(std::move(slot));
+  } else {
+    free_slots_.pop_back();
+    slots_[index] = std::move(slot);
+  }
+  by_discriminator_[discriminator] = &s;
+  by_key_[spec.key] = &s;
+  WriteTable(s);
   Apply(s, bfd::kActionRearmTx | bfd::kActionRearmDetect, MonotonicNowNs());
-  return absl::OkStatus();
+  return discriminator;
+}
+
+void Worker::DeleteSlot(Slot& slot) {
+  wheel_->Cancel(&slot.tx_timer);
+  wheel_->Cancel(&slot.detect_timer);
+  if (slot.tx_fd >= 0) close(slot.tx_fd);
+  by_discriminator_.erase(slot.session.local_discriminator());
+  by_key_.erase(slot.spec.key);
+  const uint32_t index = slot.index;
+  ClearTable(index);
+  slots_[index].reset();
+  free_slots_.push_back(index);
 }
 
 void Worker::AdoptListener(int fd, bool multihop) { listeners_.emplace_back(fd, multihop); }
@@ -72,7 +125,6 @@ void Worker::AdoptListener(int fd, bool multihop) { listeners_.emplace_back(fd, 
 absl::Status Worker::Start() {
   if (!wheel_) wheel_ = std::make_unique<timer::TimingWheel>(MonotonicNowNs());
   epoll_fd_ = epoll_create1(EPOLL_CLOEXEC);
-  wake_fd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
   if (epoll_fd_ < 0 || wake_fd_ < 0) return absl::InternalError("epoll/eventfd");
   epoll_event ev{};
   ev.events = EPOLLIN;
@@ -110,9 +162,11 @@ void Worker::Stop() {
   RunOnWorker([this] {
     const int64_t now = MonotonicNowNs();
     for (auto& slot : slots_) {
+      if (!slot) continue;
       Apply(*slot, slot->session.SetAdminDown(true, now), now);
       Transmit(*slot, now);
     }
+    if (events_.attached()) events_.Publish();
   });
   stop_.store(true, std::memory_order_release);
   Wake();
@@ -142,13 +196,22 @@ void Worker::Run() {
   while (!stop_.load(std::memory_order_acquire)) {
     int64_t now = MonotonicNowNs();
     wheel_->Advance(now, [this, now](timer::TimerNode* node) { OnTimer(node, now); });
+    if (area_ != nullptr) {
+      ProcessCommands();
+      RefreshCounters(now);
+      // One release store for every event of this iteration (batched publication).
+      events_.Publish();
+    }
     const int64_t next = wheel_->NextDeadlineNs();
     now = MonotonicNowNs();
     int64_t sleep_ns = next == timer::TimingWheel::kNever ? kMaxSleepNs : next - now;
     sleep_ns = std::clamp<int64_t>(sleep_ns, 0, kMaxSleepNs);
     timespec timeout{static_cast<time_t>(sleep_ns / kNsPerSec),
                      static_cast<long>(sleep_ns % kNsPerSec)};
+    // Tell the control plane to ring our eventfd for new commands while we sleep.
+    if (area_ != nullptr && !commands_.PrepareToSleep()) timeout = {0, 0};
     const int n = epoll_pwait2(epoll_fd_, events, 16, &timeout, nullptr);
+    if (area_ != nullptr) commands_.Awake();
     for (int i = 0; i < n; ++i) {
       if (events[i].data.u64 == kWakeCookie) {
         uint64_t value;
@@ -197,11 +260,21 @@ Worker::Slot* Worker::FindByDiscriminator(uint32_t discriminator) {
   return it == by_discriminator_.end() ? nullptr : it->second;
 }
 
+const std::string& Worker::InterfaceName(int ifindex) {
+  auto it = ifnames_.find(ifindex);
+  if (it != ifnames_.end()) return it->second;
+  char name[IF_NAMESIZE] = {};
+  if (if_indextoname(static_cast<unsigned>(ifindex), name) == nullptr) name[0] = '\0';
+  if (ifnames_.size() > 4096) ifnames_.clear();  // bounded, whatever arrives
+  return ifnames_[ifindex] = name;
+}
+
 bool Worker::InterfaceMatches(Slot& slot, int ifindex) {
-  if (slot.spec.config.multihop) return true;
+  if (slot.spec.key.multihop) return true;
   if (ifindex == slot.ifindex && ifindex != 0) return true;
   // The interface may have been re-created since we resolved it: look again, once.
-  const int now_index = static_cast<int>(if_nametoindex(slot.spec.config.interface.c_str()));
+  const int now_index = static_cast<int>(if_nametoindex(slot.spec.key.interface.c_str()));
+  ifnames_.erase(ifindex);  // the name cache may be stale too
   slot.ifindex = now_index;
   return now_index != 0 && now_index == ifindex;
 }
@@ -214,36 +287,39 @@ void Worker::ProcessPacket(const RxPacket& packet) {
   const uint32_t your = packet.length >= STROBE_BFD_MANDATORY_LEN
                             ? strobe_bfd_read_be32(data + STROBE_BFD_OFF_YOUR_DISCR)
                             : 0;
-  uint32_t discriminator = your;
-  if (discriminator == 0) {
-    DirectoryKey key{packet.source, packet.destination, "", packet.multihop};
-    if (!packet.multihop) {
-      char name[IF_NAMESIZE] = {};
-      if (if_indextoname(static_cast<unsigned>(packet.ifindex), name) != nullptr)
-        key.interface = name;
+  Slot* slot = nullptr;
+  int owner = index_;
+  if (your != 0) {
+    owner = WorkerOfDiscriminator(your);
+  } else {
+    // Bootstrap (RFC 5880 section 6.8.6): the session is found by addresses and interface.
+    ipc::SessionKey key{packet.source, packet.destination,
+                        packet.multihop ? std::string() : InterfaceName(packet.ifindex),
+                        packet.multihop};
+    owner = ipc::OwnerWorker(key, worker_count_);
+    if (owner == index_) {
+      auto it = by_key_.find(key);
+      if (it != by_key_.end()) slot = it->second;
     }
-    auto it = directory_->find(key);
-    if (it != directory_->end()) discriminator = it->second;
   }
-  if (discriminator != 0 && WorkerOfDiscriminator(discriminator) != index_ &&
-      WorkerOfDiscriminator(discriminator) < static_cast<int>(peers_.size())) {
+  if (owner != index_ && owner < static_cast<int>(peers_.size())) {
     ++counters_.handed_off;
-    Worker* owner = peers_[WorkerOfDiscriminator(discriminator)];
-    if (owner->handoff_.TryPush(packet)) {
-      owner->Wake();
+    Worker* to = peers_[owner];
+    if (to->handoff_.TryPush(packet)) {
+      to->Wake();
     } else {
       ++counters_.rx_dropped[STROBE_BFD_DROP_NO_SESSION];
     }
     return;
   }
   ++counters_.rx_packets;
-  Slot* slot = discriminator != 0 ? FindByDiscriminator(discriminator) : nullptr;
+  if (your != 0) slot = FindByDiscriminator(your);
   // A packet that fails the header checks is still charged to the session it claims, if any,
   // so `show bfd session` tells which peer sends garbage.
   if (header != STROBE_BFD_OK) return Drop(slot, header);
   if (slot == nullptr) return Drop(nullptr, STROBE_BFD_DROP_NO_SESSION);
-  if (packet.source != slot->spec.config.peer ||
-      (!packet.destination.empty() && packet.destination != slot->spec.config.local) ||
+  if (packet.source != slot->spec.key.peer ||
+      (!packet.destination.empty() && packet.destination != slot->spec.key.local) ||
       !InterfaceMatches(*slot, packet.ifindex)) {
     return Drop(slot, STROBE_BFD_DROP_WRONG_SOURCE);
   }
@@ -294,10 +370,13 @@ void Worker::Apply(Slot& slot, uint32_t actions, int64_t now_ns) {
             ? absl::StrFormat(", %.3f ms after the last packet", t.detection_latency_ns / 1e6)
             : "";
     STROBE_LOG(kInfo, "bfd session %s local %s%s%s: %s -> %s, diag %d (%s)%s",
-               slot.spec.config.peer.ToString(), slot.spec.config.local.ToString(),
-               slot.spec.config.multihop ? " multihop" : " interface ", slot.spec.config.interface,
+               slot.spec.key.peer.ToString(), slot.spec.key.local.ToString(),
+               slot.spec.key.multihop ? " multihop" : " interface ", slot.spec.key.interface,
                bfd::StateName(t.old_state), bfd::StateName(t.new_state),
                static_cast<int>(t.local_diag), bfd::DiagName(t.local_diag), detected);
+    // The table first: if the event does not fit in the ring, the consumer reads it from there.
+    WriteTable(slot);
+    Emit(EventFor(slot, ipc::EventType::kStateChange), slot.index);
   }
   if (actions & bfd::kActionRearmTx) {
     const int64_t next = slot.session.next_tx_ns();
@@ -321,7 +400,7 @@ int Worker::SetAdminDown(const net::IpAddress& peer, bool admin_down) {
   int matched = 0;
   const int64_t now = MonotonicNowNs();
   for (auto& slot : slots_) {
-    if (slot->spec.config.peer != peer) continue;
+    if (!slot || slot->spec.key.peer != peer) continue;
     ++matched;
     Apply(*slot, slot->session.SetAdminDown(admin_down, now), now);
   }

@@ -2,9 +2,10 @@
 #define STROBE_DATAPLANE_WORKER_H_
 
 // A worker: one thread pinned to one core, owning a shard of the sessions, their sockets and one
-// timing wheel. Nothing it owns is touched by another thread; other threads reach it only through
-// its two SPSC queues (packets handed over by the receiving worker, and control tasks), each
-// followed by a write to its eventfd.
+// timing wheel. Nothing it owns is touched by another thread. Other threads of this process reach
+// it through two in-process SPSC queues (packets handed over by the receiving worker, control
+// tasks); the control-plane process reaches it through its pair of shared-memory rings (commands
+// down, events up) and the shared session table, all in its ipc::WorkerArea.
 
 #include <atomic>
 #include <functional>
@@ -16,22 +17,33 @@
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
-#include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "dataplane/rx_packet.h"
-#include "dataplane/session_directory.h"
 #include "src/bfd/session.h"
 #include "src/common/spsc_queue.h"
-#include "src/config/config.h"
+#include "src/ipc/session_key.h"
+#include "src/ipc/shm_layout.h"
+#include "src/ipc/shm_ring.h"
 #include "src/timer/timing_wheel.h"
 
 namespace strobe::dataplane {
 
-// Everything a worker needs to create one session, computed before launch.
+// The discriminator's top bits name the owning worker, so a packet with a non-zero Your
+// Discriminator goes straight to its owner. Packets with Your Discriminator 0 find their owner
+// by ipc::OwnerWorker(key).
+inline constexpr int kWorkerBits = 4;
+inline constexpr int kMaxWorkers = 1 << kWorkerBits;
+static_assert(kMaxWorkers == ipc::kMaxRegionWorkers);
+inline constexpr int WorkerOfDiscriminator(uint32_t discriminator) {
+  return static_cast<int>(discriminator >> (32 - kWorkerBits));
+}
+
+// Everything needed to create one session.
 struct SessionSpec {
-  config::BfdSessionConfig config;
+  ipc::SessionKey key;
   std::string profile_name;
   bfd::SessionParams params;
-  uint32_t discriminator = 0;
+  bool configured = false;  // from the configuration file (a client cannot delete it)
 };
 
 struct WorkerCounters {
@@ -40,18 +52,26 @@ struct WorkerCounters {
   uint64_t tx_errors = 0;
   uint64_t handed_off = 0;                                 // received here, owned by another worker
   uint64_t rx_dropped[STROBE_BFD_DROP_REASON_COUNT] = {};  // every drop, attributed or not
+  uint64_t events_published = 0;
+  uint64_t events_overflowed = 0;  // did not fit in the events ring: marked dirty instead
+  uint64_t commands = 0;
 };
 
 class Worker {
  public:
-  Worker(int index, int core, const SessionDirectory* directory);
+  Worker(int index, int core, int worker_count);
   ~Worker();
 
-  // Before Start(): sessions and, for the receiving worker, the listening sockets (taken over).
-  absl::Status AddSession(const SessionSpec& spec);
+  // Before Start(): the shared-memory area and the doorbell to ring when the consumer sleeps,
+  // and for the receiving worker the listening sockets (taken over).
+  void AttachShm(ipc::WorkerArea* area, int events_doorbell_fd);
   void AdoptListener(int fd, bool multihop);
   // Every worker, so the receiving one can hand packets to their owners.
   void SetPeers(std::vector<Worker*> peers) { peers_ = std::move(peers); }
+
+  // Creates a session; before Start() from any thread, afterwards on the worker thread only.
+  // Returns its discriminator.
+  absl::StatusOr<uint32_t> CreateSession(const SessionSpec& spec);
 
   absl::Status Start();
   // Sends one AdminDown packet per session (RFC 5880 section 6.8.16), then stops the thread.
@@ -65,11 +85,13 @@ class Worker {
   void AppendSessionsJson(nlohmann::json* out,
                           const std::function<bool(const nlohmann::json&)>& filter) const;
   nlohmann::json CountersJson() const;
-  // Sets admin state of the sessions to `peer`; returns how many matched.
+  // Sets the admin state of the sessions to `peer`; returns how many matched.
   int SetAdminDown(const net::IpAddress& peer, bool admin_down);
 
   int index() const { return index_; }
   int core() const { return core_; }
+  // The eventfd that wakes this worker (the control plane rings it after publishing commands).
+  int wake_fd() const { return wake_fd_; }
 
  private:
   struct Slot;
@@ -84,22 +106,43 @@ class Worker {
   void Drop(Slot* slot, strobe_bfd_drop_reason reason);
   Slot* FindByDiscriminator(uint32_t discriminator);
   bool InterfaceMatches(Slot& slot, int ifindex);
+  const std::string& InterfaceName(int ifindex);
+  uint32_t NewDiscriminator();
+  void DeleteSlot(Slot& slot);
   void Wake();
+
+  // Shared memory (worker_ipc.cc).
+  void ProcessCommands();
+  void ExecuteCommand(const ipc::CommandRecord& command);
+  void WriteTable(const Slot& slot);
+  void ClearTable(uint32_t index);
+  // `table_index` is the session whose table entry tells the story if the ring is full (-1: none).
+  void Emit(const ipc::EventRecord& event, int64_t table_index);
+  ipc::EventRecord EventFor(const Slot& slot, ipc::EventType type) const;
+  void RefreshCounters(int64_t now_ns);
 
   const int index_;
   const int core_;
-  const SessionDirectory* directory_;
+  const int worker_count_;
   std::vector<Worker*> peers_;
-  std::vector<std::unique_ptr<Slot>> slots_;
+  std::vector<std::unique_ptr<Slot>> slots_;  // index = session table entry
+  std::vector<uint32_t> free_slots_;
   absl::flat_hash_map<uint32_t, Slot*> by_discriminator_;
-  std::vector<std::pair<int, bool>> listeners_;  // fd, multihop
+  absl::flat_hash_map<ipc::SessionKey, Slot*> by_key_;
+  absl::flat_hash_map<int, std::string> ifnames_;  // ifindex -> name cache
+  std::vector<std::pair<int, bool>> listeners_;    // fd, multihop
   std::unique_ptr<timer::TimingWheel> wheel_;
+  uint64_t rng_;
   SpscQueue<RxPacket> handoff_{4096};
   struct Task {
     std::function<void()> fn;
     std::promise<void> done;
   };
   SpscQueue<Task*> tasks_{64};
+  ipc::WorkerArea* area_ = nullptr;
+  ipc::ShmRingProducer<ipc::EventRecord> events_;
+  ipc::ShmRingConsumer<ipc::CommandRecord> commands_;
+  int64_t next_counters_epoch_ns_ = 0;
   int epoll_fd_ = -1;
   int wake_fd_ = -1;
   std::atomic<bool> stop_{false};

@@ -9,12 +9,13 @@
 namespace strobe::dataplane {
 
 struct Worker::Slot {
-  Slot(const SessionSpec& s, int64_t now_ns)
+  Slot(const SessionSpec& s, uint32_t slot_index, uint32_t discriminator, int64_t now_ns)
       : spec(s),
-        session(s.discriminator, s.params, now_ns,
-                s.discriminator * 0x9e3779b97f4a7c15ULL ^ now_ns) {}
+        index(slot_index),
+        session(discriminator, s.params, now_ns, discriminator * 0x9e3779b97f4a7c15ULL ^ now_ns) {}
 
   SessionSpec spec;
+  const uint32_t index;  // the session table entry
   bfd::Session session;
   int tx_fd = -1;
   uint16_t source_port = 0;

@@ -22,8 +22,9 @@ void Worker::AppendSessionsJson(nlohmann::json* out,
                                 const std::function<bool(const nlohmann::json&)>& filter) const {
   const int64_t now = MonotonicNowNs();
   for (const auto& slot : slots_) {
+    if (!slot) continue;
     const bfd::Session& s = slot->session;
-    const config::BfdSessionConfig& c = slot->spec.config;
+    const ipc::SessionKey& c = slot->spec.key;
     const double since_change_s = static_cast<double>(now - s.last_state_change_ns()) / kNsPerSec;
     nlohmann::json j = {
         // Stable keys (issue contract).
@@ -66,6 +67,7 @@ void Worker::AppendSessionsJson(nlohmann::json* out,
         {"poll_in_progress", s.poll_in_progress()},
         {"poll_sequences", s.counters().poll_sequences},
         {"source_port", slot->source_port},
+        {"configured", slot->spec.configured},
         {"tx_errors", slot->tx_errors},
         {"worker", index_},
     };
@@ -75,20 +77,26 @@ void Worker::AppendSessionsJson(nlohmann::json* out,
 
 nlohmann::json Worker::CountersJson() const {
   nlohmann::json sessions_by_state = {{"admin-down", 0}, {"down", 0}, {"init", 0}, {"up", 0}};
+  size_t sessions = 0;
   for (const auto& slot : slots_) {
+    if (!slot) continue;
+    ++sessions;
     sessions_by_state[std::string(bfd::StateName(slot->session.state()))] =
         sessions_by_state[std::string(bfd::StateName(slot->session.state()))].get<int>() + 1;
   }
   return {
       {"worker", index_},
       {"core", core_},
-      {"sessions", slots_.size()},
+      {"sessions", sessions},
       {"sessions_by_state", sessions_by_state},
       {"timers_armed", wheel_ ? wheel_->size() : 0},
       {"rx_packets", counters_.rx_packets},
       {"tx_packets", counters_.tx_packets},
       {"tx_errors", counters_.tx_errors},
       {"handed_off", counters_.handed_off},
+      {"events_published", counters_.events_published},
+      {"events_overflowed", counters_.events_overflowed},
+      {"commands", counters_.commands},
       {"rx_dropped", DropsJson(counters_.rx_dropped)},
   };
 }

@@ -13,10 +13,12 @@
 #include "absl/strings/str_cat.h"
 #include "src/common/logging.h"
 #include "src/ipc/control_protocol.h"
+#include "src/ipc/fd_passing.h"
 
 namespace strobe::ipc {
 
 ControlServer::~ControlServer() {
+  if (attached_fd_ >= 0) close(attached_fd_);
   if (fd_ >= 0) {
     close(fd_);
     unlink(path_.c_str());
@@ -47,20 +49,38 @@ absl::Status ControlServer::Listen(const std::string& path) {
   return absl::OkStatus();
 }
 
-void ControlServer::Serve(const ControlHandler& handler, const std::atomic<bool>& stop) {
+void ControlServer::SetAttachHandlers(AttachHandler on_attach, std::function<void()> on_detach) {
+  on_attach_ = std::move(on_attach);
+  on_detach_ = std::move(on_detach);
+}
+
+void ControlServer::Detach() {
+  close(attached_fd_);
+  attached_fd_ = -1;
+  if (on_detach_) on_detach_();
+}
+
+void ControlServer::Serve(const ControlHandler& handler, const std::atomic<bool>& stop,
+                          const std::function<void()>& tick) {
   while (!stop.load(std::memory_order_acquire)) {
-    pollfd p{fd_, POLLIN, 0};
-    if (poll(&p, 1, 100) <= 0) continue;
+    if (tick) tick();
+    pollfd p[2] = {{fd_, POLLIN, 0}, {attached_fd_, POLLIN, 0}};
+    if (poll(p, attached_fd_ >= 0 ? 2 : 1, 100) <= 0) continue;
+    if (attached_fd_ >= 0 && (p[1].revents & (POLLIN | POLLHUP | POLLERR))) {
+      char buffer[256];
+      const ssize_t n = recv(attached_fd_, buffer, sizeof(buffer), MSG_DONTWAIT);
+      if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) Detach();
+    }
+    if (!(p[0].revents & POLLIN)) continue;
     const int client = accept4(fd_, nullptr, nullptr, SOCK_CLOEXEC);
     if (client < 0) continue;
-    ServeOne(client, handler);
-    close(client);
+    if (!ServeOne(client, handler)) close(client);
   }
 }
 
-void ControlServer::ServeOne(int fd, const ControlHandler& handler) {
+bool ControlServer::ServeOne(int fd, const ControlHandler& handler) {
   std::string line;
-  if (!ReadLine(fd, &line, 2000, 64 << 10).ok()) return;
+  if (!ReadLine(fd, &line, 2000, 64 << 10).ok()) return false;
   nlohmann::json reply;
   nlohmann::json request = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
   if (request.is_discarded() || !request.is_object() || !request.contains("command") ||
@@ -68,6 +88,20 @@ void ControlServer::ServeOne(int fd, const ControlHandler& handler) {
     reply = {{"ok", false}, {"error", "malformed request: want {\"command\": \"...\"}"}};
   } else if (request["command"] == "ping") {
     reply = {{"ok", true}, {"result", "pong"}};
+  } else if (request["command"] == "attach" && on_attach_) {
+    absl::StatusOr<AttachReply> attach =
+        attached_fd_ >= 0 ? absl::FailedPreconditionError("another client is already attached")
+                          : on_attach_(request.value("args", nlohmann::json::object()));
+    if (attach.ok()) {
+      reply = {{"ok", true}, {"result", attach->result}};
+      if (SendWithFds(fd, reply.dump() + "\n", attach->fds).ok()) {
+        attached_fd_ = fd;
+        return true;
+      }
+      if (on_detach_) on_detach_();
+      return false;
+    }
+    reply = {{"ok", false}, {"error", std::string(attach.status().message())}};
   } else {
     const nlohmann::json args = request.value("args", nlohmann::json::object());
     absl::StatusOr<nlohmann::json> result = handler(request["command"].get<std::string>(), args);
@@ -79,6 +113,7 @@ void ControlServer::ServeOne(int fd, const ControlHandler& handler) {
   }
   absl::Status s = WriteAll(fd, reply.dump() + "\n");
   if (!s.ok()) STROBE_LOG(kDebug, "control reply: %s", std::string(s.message()));
+  return false;
 }
 
 }  // namespace strobe::ipc

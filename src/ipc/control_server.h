@@ -8,10 +8,19 @@
 #include <functional>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 
 namespace strobe::ipc {
+
+// The reply to "attach": a result and the fds passed with it (SCM_RIGHTS). The connection then
+// stays open: its closing is how each side learns the other is gone.
+struct AttachReply {
+  nlohmann::json result;
+  std::vector<int> fds;
+};
+using AttachHandler = std::function<absl::StatusOr<AttachReply>(const nlohmann::json& args)>;
 
 using ControlHandler = std::function<absl::StatusOr<nlohmann::json>(const std::string& command,
                                                                     const nlohmann::json& args)>;
@@ -25,11 +34,21 @@ class ControlServer {
 
   // Creates the socket's directory if needed, replaces a stale socket file, listens (mode 0660).
   absl::Status Listen(const std::string& path);
-  // Serves until `stop` becomes true (checked at least every 100 ms).
-  void Serve(const ControlHandler& handler, const std::atomic<bool>& stop);
+  // One client at a time may attach (the shared-memory consumer). `on_detach` runs when its
+  // connection closes, however it ended (exit, crash, kill -9).
+  void SetAttachHandlers(AttachHandler on_attach, std::function<void()> on_detach);
+  // Serves until `stop` becomes true; calls `tick` at least every 100 ms.
+  void Serve(const ControlHandler& handler, const std::atomic<bool>& stop,
+             const std::function<void()>& tick = nullptr);
 
  private:
-  void ServeOne(int fd, const ControlHandler& handler);
+  // Returns true when the connection was kept (an attach).
+  bool ServeOne(int fd, const ControlHandler& handler);
+  void Detach();
+
+  AttachHandler on_attach_;
+  std::function<void()> on_detach_;
+  int attached_fd_ = -1;
 
   std::string path_;
   int fd_ = -1;
