@@ -12,17 +12,24 @@
 #include "src/common/clock.h"
 
 namespace strobe::ipc {
+namespace {
+
+constexpr size_t kMaxReplyBytes = 256 << 20;  // show output of 100,000 sessions fits
+
+}  // namespace
 
 absl::Status ReadLine(int fd, std::string* line, int timeout_ms, size_t max_len) {
   line->clear();
   const int64_t deadline = MonotonicNowNs() + static_cast<int64_t>(timeout_ms) * kNsPerMs;
-  char c;
+  char buffer[64 << 10];
   while (true) {
-    const ssize_t n = recv(fd, &c, 1, MSG_DONTWAIT);
-    if (n == 1) {
-      if (c == '\n') return absl::OkStatus();
-      if (line->size() >= max_len) return absl::ResourceExhaustedError("line too long");
-      line->push_back(c);
+    // One line per connection in each direction: whatever follows the newline is not ours.
+    const ssize_t n = recv(fd, buffer, sizeof(buffer), MSG_DONTWAIT);
+    if (n > 0) {
+      const char* nl = static_cast<const char*>(std::memchr(buffer, '\n', n));
+      line->append(buffer, nl != nullptr ? static_cast<size_t>(nl - buffer) : static_cast<size_t>(n));
+      if (line->size() > max_len) return absl::ResourceExhaustedError("line too long");
+      if (nl != nullptr) return absl::OkStatus();
       continue;
     }
     if (n == 0) {
@@ -76,7 +83,7 @@ absl::StatusOr<nlohmann::json> CallControl(const std::string& socket_path,
   }
   absl::Status status = WriteAll(fd, request.dump() + "\n");
   std::string line;
-  if (status.ok()) status = ReadLine(fd, &line, timeout_ms);
+  if (status.ok()) status = ReadLine(fd, &line, timeout_ms, kMaxReplyBytes);
   close(fd);
   if (!status.ok()) return status;
   nlohmann::json reply = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);

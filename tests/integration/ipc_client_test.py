@@ -1,0 +1,168 @@
+#!/usr/bin/env python3
+"""The dataplane/control-plane rings end to end (issue: shared-memory rings).
+
+A client process (strobe-bfd-watch, a thin ipc::BfdClient) registers 1,000 sessions against BIRD
+at 1 s intervals through the shared-memory command rings; strobe-dataplane has no configured
+session at all. Then:
+  1. the peer side of 100 sessions is silenced (nftables in BIRD's namespace): the client receives
+     exactly those 100 Down events, each with diag 1, and nothing for the other 900;
+  2. the client is killed with -9; while it is gone 50 of the 100 come back; the restarted client
+     re-attaches, reads the table and reports the true state of all 1,000 (the 50 with their flap
+     counted), and no session was disturbed by the restart;
+  3. the dataplane is killed with -9: the client reports every session Down within 10 ms;
+  4. a new dataplane starts: the client re-creates its sessions there and they come back Up.
+"""
+
+import ipaddress
+import json
+import signal
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import lab  # noqa: E402
+import os  # noqa: E402
+from strobe import DATAPLANE, ROOT, Strobe, check  # noqa: E402
+
+WATCH = os.environ.get("STROBE_BFD_WATCH", str(ROOT / "build/tests/tools/strobe-bfd-watch"))
+SESSIONS = 1000
+SILENCED = 100
+BIRD_ADDR = "198.19.7.254"
+
+
+class Watcher:
+    """One strobe-bfd-watch process; its JSON lines parsed from its log as they come."""
+
+    def __init__(self, L: lab.Lab, ns: str, socket: str, sessions_file: Path, name: str):
+        self.lab = L
+        self.log = L.run_dir / f"{name}.jsonl"
+        self.proc = L.spawn(ns, [WATCH, "--socket", socket, "--sessions", sessions_file],
+                            self.log, desc=name)
+        self.offset = 0
+        self.events: list[dict] = []
+        self.state: dict[str, str] = {}
+
+    def poll(self) -> list[dict]:
+        with open(self.log, "rb") as f:
+            f.seek(self.offset)
+            data = f.read()
+        end = data.rfind(b"\n") + 1
+        self.offset += end
+        new = []
+        for line in data[:end].splitlines():
+            if line.startswith(b"{"):
+                e = json.loads(line)
+                new.append(e)
+                if e["event"] == "state":
+                    self.state[e["local"]] = e["state"]
+        self.events += new
+        return new
+
+    def count(self, state: str) -> int:
+        self.poll()
+        return sum(1 for s in self.state.values() if s == state)
+
+
+def main() -> int:
+    lab.require_root_tools(frr=False, tshark=False)
+    with lab.Lab() as L:
+        edge, bird = L.ns("edge"), L.ns("bird")
+        link = L.link(edge, bird, v4=False, v6=False)
+        net = ipaddress.ip_network("198.19.0.0/21")
+        locals_ = [str(net.network_address + 10 + i) for i in range(SESSIONS)]
+        batch = "".join(f"addr add {a}/21 dev {link.if_a}\n" for a in locals_)
+        L.exec(edge, ["ip", "-batch", "-"], input=batch)
+        L.addr_add(bird, link.if_b, f"{BIRD_ADDR}/21")
+
+        conf = ["router id 198.19.7.254;", "protocol device {}", "protocol bfd {",
+                f'  interface "{link.if_b}" {{ interval 1000 ms; multiplier 3; }};']
+        conf += [f'  neighbor {a} dev "{link.if_b}" local {BIRD_ADDR};' for a in locals_]
+        conf.append("}")
+        L.start_bird(bird, "\n".join(conf) + "\n")
+
+        strobe = Strobe(L, edge, [], [])  # no configured session: the client creates them all
+        sessions_file = L.run_dir / "watch.json"
+        sessions_file.write_text(json.dumps([
+            {"peer": BIRD_ADDR, "local": a, "interface": link.if_a, "tx_us": 1000000,
+             "rx_us": 1000000, "detect_mult": 3} for a in locals_]))
+        w = Watcher(L, edge, strobe.socket, sessions_file, "watch1")
+        t0 = time.monotonic()
+        lab.wait_until(lambda: w.count("up") == SESSIONS, 90, interval_s=0.2,
+                       what=f"the client to see {SESSIONS} sessions up")
+        print(f"PASS: {SESSIONS} sessions created through the rings, all up after "
+              f"{time.monotonic() - t0:.1f} s")
+
+        # 1. Silence 100 peers: exactly those 100 Down events, diag 1.
+        silenced = locals_[:SILENCED]
+        before = len(w.events)
+        L.exec(bird, ["nft", "-f", "-"], input=(
+            "table inet strobe_test {\n chain out {\n  type filter hook output priority 0;\n"
+            f"  ip daddr {{ {', '.join(silenced)} }} udp dport 3784 drop\n }}\n}}\n"))
+        lab.wait_until(lambda: w.count("down") == SILENCED, 20, interval_s=0.2,
+                       what="100 Down events")
+        time.sleep(4)  # one more detection time: nothing else may go down
+        w.poll()
+        downs = [e for e in w.events[before:] if e["event"] == "state"]
+        check(len(downs) == SILENCED, f"{len(downs)} events, want {SILENCED}: {downs[:3]}")
+        check({e["local"] for e in downs} == set(silenced), "Down events for the wrong sessions")
+        check(all(e["state"] == "down" and e["local_diag"] == 1 and e["source"] == "ring"
+                  for e in downs), f"not all Down/diag 1 from the ring: {downs[:3]}")
+        check(w.count("up") == SESSIONS - SILENCED, "the other 900 are not all up")
+        print(f"PASS: exactly the {SILENCED} silenced sessions reported Down with diag 1")
+
+        # 2. kill -9 the client; meanwhile 50 peers come back; restart it.
+        L.stop(w.proc, sig=signal.SIGKILL)
+        back = silenced[:50]
+        L.exec(bird, ["nft", "flush", "table", "inet", "strobe_test"])
+        L.exec(bird, ["nft", "add", "rule", "inet", "strobe_test", "out", "ip", "daddr",
+                      "{ " + ", ".join(silenced[50:]) + " }", "udp", "dport", "3784", "drop"])
+        lab.wait_until(lambda: sum(s["state"] == "up" for s in strobe.sessions()) == SESSIONS - 50,
+                       30, interval_s=0.2, what="50 sessions back up in the dataplane")
+        w2 = Watcher(L, edge, strobe.socket, sessions_file, "watch2")
+        lab.wait_until(lambda: w2.poll() is not None and len(w2.state) == SESSIONS, 20,
+                       interval_s=0.1, what="the restarted client to know all sessions")
+        lab.wait_until(lambda: w2.count("up") == SESSIONS - 50, 20, interval_s=0.1,
+                       what="the restarted client to see 950 up")
+        table = {e["local"]: e for e in w2.events if e["event"] == "state"}
+        check(all(table[a]["source"] == "table" for a in locals_), "not all read from the table")
+        check(all(table[a]["down_transitions"] == 1 and table[a]["up_transitions"] == 2
+                  for a in back), f"the flap of the returned 50 is not counted: {table[back[0]]}")
+        dp = {s["local"]: s for s in strobe.sessions()}
+        check(all(dp[a]["down_transitions"] == 0 for a in locals_[SILENCED:]),
+              "a session flapped during the client's restart")
+        print("PASS: client killed with -9 and restarted: every state recovered from the table, "
+              "flaps counted, no session disturbed")
+
+        # 3. kill -9 the dataplane: noticed within 10 ms.
+        w2.poll()
+        n_before = len(w2.events)
+        t_kill_ns = time.monotonic_ns()
+        L.stop(strobe.proc, sig=signal.SIGKILL)
+        lab.wait_until(lambda: w2.poll() is not None and
+                       any(e["event"] == "detached" for e in w2.events[n_before:]),
+                       5, interval_s=0.01, what="the client to notice the dataplane's death")
+        lost = [e for e in w2.events[n_before:] if e.get("source") == "dataplane-lost"]
+        check(len(lost) == SESSIONS - 50, f"{len(lost)} sessions reported lost, want 950")
+        delay_ms = (min(e["received_ns"] for e in lost) - t_kill_ns) / 1e6
+        print(f"dataplane death noticed {delay_ms:.2f} ms after kill -9")
+        check(delay_ms < 10, f"noticed after {delay_ms:.2f} ms")
+        check(w2.count("up") == 0, "sessions still up after the dataplane died")
+        print("PASS: dataplane killed with -9: every session Down for the client within 10 ms")
+
+        # 4. A new dataplane on the same socket: the client re-creates its sessions there.
+        attached_before = sum(1 for e in w2.events if e["event"] == "attached")
+        strobe.proc = L.spawn(edge, [DATAPLANE, "--config", str(strobe.config_path)], strobe.log,
+                              desc="strobe-dataplane (restarted)")
+        lab.wait_until(lambda: w2.poll() is not None and
+                       sum(1 for e in w2.events if e["event"] == "attached") > attached_before,
+                       10, interval_s=0.02, what="the client to attach to the new dataplane")
+        lab.wait_until(lambda: w2.count("up") == SESSIONS - 50, 60, interval_s=0.2,
+                       what="950 sessions re-created and up on the new dataplane")
+        check(len(strobe.sessions()) == SESSIONS, "the new dataplane does not hold all sessions")
+        print("PASS: a new dataplane appeared; the client re-created all 1,000 sessions, 950 up")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
