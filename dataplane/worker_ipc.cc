@@ -2,6 +2,7 @@
 // it, and the session table it can read at any time (src/ipc/shm_layout.h).
 
 #include <cstring>
+#include <optional>
 
 #include "absl/strings/str_cat.h"
 #include "dataplane/worker.h"
@@ -33,6 +34,17 @@ net::IpAddress AddressFrom(const uint8_t* bytes, uint8_t family) {
   in6_addr a;
   std::memcpy(&a, bytes, 16);
   return net::IpAddress::V6(a);
+}
+
+std::optional<bfd::AuthKey> AuthFrom(const ipc::CommandRecord& c) {
+  if (c.auth_type == 0) return std::nullopt;
+  return bfd::AuthKey{static_cast<bfd::AuthType>(c.auth_type), c.auth_key_id,
+                      std::string(reinterpret_cast<const char*>(c.secret), c.secret_len)};
+}
+
+bool SameAuth(const std::optional<bfd::AuthKey>& a, const std::optional<bfd::AuthKey>& b) {
+  if (a.has_value() != b.has_value()) return false;
+  return !a || (a->type == b->type && a->key_id == b->key_id && a->secret == b->secret);
 }
 
 }  // namespace
@@ -182,6 +194,7 @@ void Worker::ExecuteCommand(const ipc::CommandRecord& c) {
               slot.session.SetTimers(c.desired_min_tx_us, c.required_min_rx_us, c.detect_mult, now),
               now);
       }
+      if (!SameAuth(p.auth, spec.params.auth)) slot.session.SetAuth(spec.params.auth);
       ipc::EventRecord e = EventFor(slot, ipc::EventType::kSessionCreated);
       e.request_id = c.request_id;
       e.adopted = 1;
@@ -210,8 +223,11 @@ void Worker::ExecuteCommand(const ipc::CommandRecord& c) {
       Apply(*slot, slot->session.SetAdminDown(c.admin_down != 0, now), now);
     }
     if (c.modify_fields & ipc::kModifyAuth) {
-      return fail(absl::StatusCode::kUnimplemented,
-                  "changing authentication of a live session (delete and create it)");
+      if (c.auth_type > static_cast<uint8_t>(bfd::AuthType::kMeticulousKeyedSha1) ||
+          c.secret_len > 20) {
+        return fail(absl::StatusCode::kInvalidArgument, "malformed authentication");
+      }
+      slot->session.SetAuth(AuthFrom(c));
     }
     reply.new_state = static_cast<uint8_t>(slot->session.state());
     return Emit(reply, -1);

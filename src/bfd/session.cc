@@ -320,4 +320,9 @@ uint32_t Session::SetTimers(uint32_t desired_min_tx_us, uint32_t required_min_rx
   return actions;
 }
 
+void Session::SetAuth(const std::optional<AuthKey>& auth) {
+  params_.auth = auth;
+  auth_state_.auth_seq_known = false;
+}
+
 }  // namespace strobe::bfd

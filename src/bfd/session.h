@@ -81,6 +81,10 @@ class Session {
   uint32_t SetTimers(uint32_t desired_min_tx_us, uint32_t required_min_rx_us, uint8_t detect_mult,
                      int64_t now_ns);
 
+  // Replaces the authentication key (or removes authentication). Packets are signed and checked
+  // with the new key from now on; the receive sequence is learnt again (section 6.8.1).
+  void SetAuth(const std::optional<AuthKey>& auth);
+
   int64_t next_tx_ns() const { return next_tx_ns_; }
   int64_t detection_deadline_ns() const;
 

@@ -69,6 +69,21 @@ void BfdClient::Register(const BfdPeerRequest& request) {
   if (attached()) SendCreate(peer);
 }
 
+void BfdClient::SetAdminDown(const SessionKey& key, bool admin_down) {
+  auto it = peers_.find(key);
+  if (it == peers_.end()) return;
+  it->second.admin_down = admin_down;
+  if (attached() && it->second.session_id != 0) {
+    CommandRecord c{};
+    c.type = CommandType::kModify;
+    c.modify_fields = kModifyAdmin;
+    c.admin_down = admin_down;
+    c.session_id = it->second.session_id;
+    c.request_id = next_request_id_++;
+    SendCommand(key, c);
+  }
+}
+
 void BfdClient::Unregister(const SessionKey& key) {
   auto it = peers_.find(key);
   if (it == peers_.end()) return;
@@ -97,6 +112,7 @@ void BfdClient::SendCreate(Peer& peer) {
   c.required_min_rx_us = r.required_min_rx_us;
   c.detect_mult = r.detect_mult;
   c.passive = r.passive;
+  c.admin_down = peer.admin_down;
   if (r.auth) {
     c.auth_type = static_cast<uint8_t>(r.auth->type);
     c.auth_key_id = r.auth->key_id;

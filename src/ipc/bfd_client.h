@@ -79,8 +79,12 @@ class BfdClient {
   BfdClient(const BfdClient&) = delete;
   BfdClient& operator=(const BfdClient&) = delete;
 
-  // Remembered across restarts of the dataplane; sent at once when attached.
+  // Remembered across restarts of the dataplane; sent at once when attached. Registering a key
+  // again with other timers or another key modifies the running session (timers through a Poll
+  // Sequence) without re-creating it.
   void Register(const BfdPeerRequest& request);
+  // Administratively disables (AdminDown, diag 7) or re-enables a registered session.
+  void SetAdminDown(const SessionKey& key, bool admin_down);
   void Unregister(const SessionKey& key);
 
   // Does the pending work without blocking: attaches when detached (at most every 20 ms), reads
@@ -106,6 +110,7 @@ class BfdClient {
     uint64_t up_transitions = 0;
     uint64_t down_transitions = 0;
     bool create_sent = false;
+    bool admin_down = false;
   };
 
   absl::Status Attach();

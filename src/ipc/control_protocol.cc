@@ -27,7 +27,8 @@ absl::Status ReadLine(int fd, std::string* line, int timeout_ms, size_t max_len)
     const ssize_t n = recv(fd, buffer, sizeof(buffer), MSG_DONTWAIT);
     if (n > 0) {
       const char* nl = static_cast<const char*>(std::memchr(buffer, '\n', n));
-      line->append(buffer, nl != nullptr ? static_cast<size_t>(nl - buffer) : static_cast<size_t>(n));
+      line->append(buffer,
+                   nl != nullptr ? static_cast<size_t>(nl - buffer) : static_cast<size_t>(n));
       if (line->size() > max_len) return absl::ResourceExhaustedError("line too long");
       if (nl != nullptr) return absl::OkStatus();
       continue;
