@@ -17,7 +17,7 @@
 namespace strobe::dataplane {
 
 absl::StatusOr<std::unique_ptr<Dataplane>> Dataplane::Create(const config::Config& config) {
-  if (config.dataplane.backend != "socket") {
+  if (config.dataplane.backend != "socket" && config.dataplane.backend != "xdp") {
     return absl::UnimplementedError(
         absl::StrCat("backend \"", config.dataplane.backend, "\" is not available in this build"));
   }
@@ -34,6 +34,25 @@ absl::StatusOr<std::unique_ptr<Dataplane>> Dataplane::Create(const config::Confi
     dp->workers_.push_back(std::make_unique<Worker>(i, config.dataplane.workers[i], worker_count));
     dp->workers_.back()->AttachShm(dp->region_.worker(static_cast<uint32_t>(i)),
                                    dp->events_doorbell_fd_);
+  }
+
+  if (config.dataplane.backend == "xdp") {
+    // The program goes on every interface a single-hop session names, and on those listed.
+    XdpFastPath::Options options;
+    options.native = config.dataplane.xdp.native;
+    options.worker_count = static_cast<uint32_t>(worker_count);
+    for (const config::BfdSessionConfig& c : config.sessions) {
+      if (!c.multihop) options.interfaces.push_back(c.interface);
+    }
+    for (const std::string& name : config.dataplane.xdp.interfaces)
+      options.interfaces.push_back(name);
+    std::sort(options.interfaces.begin(), options.interfaces.end());
+    options.interfaces.erase(std::unique(options.interfaces.begin(), options.interfaces.end()),
+                             options.interfaces.end());
+    absl::StatusOr<std::unique_ptr<XdpFastPath>> fp = XdpFastPath::Load(options);
+    if (!fp.ok()) return fp.status();
+    dp->xdp_ = std::move(*fp);
+    for (auto& w : dp->workers_) w->AttachXdp(dp->xdp_.get());
   }
 
   // Each session lives on the worker its key hashes to, as the control plane will compute too.
@@ -157,6 +176,20 @@ absl::StatusOr<nlohmann::json> Dataplane::HandleCommand(const std::string& comma
       for (const auto& [reason, count] : w["rx_dropped"].items()) {
         drops[reason] = drops.value(reason, uint64_t{0}) + count.get<uint64_t>();
       }
+    }
+    if (xdp_ != nullptr) {
+      // Drops in the kernel, and what the program did with every packet it saw.
+      const std::vector<uint64_t> k = xdp_->Counters();
+      for (int r = 1; r < STROBE_BFD_DROP_REASON_COUNT; ++r) {
+        const char* reason = strobe_bfd_drop_reason_name(static_cast<strobe_bfd_drop_reason>(r));
+        drops[reason] = drops.value(reason, uint64_t{0}) + k[r];
+      }
+      total["xdp"] = {{"absorbed", k[STROBE_XDP_ABSORBED]},
+                      {"to_user", k[STROBE_XDP_TO_USER]},
+                      {"ring_full", k[STROBE_XDP_RING_FULL]},
+                      {"passed", k[STROBE_XDP_PASSED]},
+                      {"mode", xdp_->native() ? "native" : "generic"},
+                      {"interfaces", xdp_->interfaces()}};
     }
     total["rx_dropped"] = drops;
     total["backend"] = backend_;

@@ -11,6 +11,7 @@
 
 #include "absl/status/statusor.h"
 #include "dataplane/worker.h"
+#include "dataplane/xdp_fastpath.h"
 #include "src/config/config.h"
 #include "src/ipc/control_server.h"
 #include "src/ipc/shm_region.h"
@@ -41,6 +42,7 @@ class Dataplane {
   Dataplane() = default;
 
   ipc::ShmRegion region_;
+  std::unique_ptr<XdpFastPath> xdp_;  // the `xdp` backend only; outlives nothing of the workers
   int events_doorbell_fd_ = -1;
   std::vector<std::unique_ptr<Worker>> workers_;
   std::string backend_;

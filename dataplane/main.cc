@@ -63,15 +63,20 @@ int main(int argc, char** argv) {
   sigaction(SIGINT, &sa, nullptr);
   signal(SIGPIPE, SIG_IGN);
 
+  // The socket first: a second instance must fail before it touches interfaces or programs.
+  strobe::ipc::ControlServer control;
+  absl::Status status = control.Listen(config->dataplane.control_socket);
+  if (!status.ok()) {
+    STROBE_LOG(kError, "%s", std::string(status.message()));
+    return kExitRuntimeError;
+  }
   absl::StatusOr<std::unique_ptr<strobe::dataplane::Dataplane>> dataplane =
       strobe::dataplane::Dataplane::Create(*config);
   if (!dataplane.ok()) {
     STROBE_LOG(kError, "%s", std::string(dataplane.status().message()));
     return kExitRuntimeError;
   }
-  strobe::ipc::ControlServer control;
-  absl::Status status = control.Listen(config->dataplane.control_socket);
-  if (status.ok()) status = (*dataplane)->Start();
+  status = (*dataplane)->Start();
   if (!status.ok()) {
     STROBE_LOG(kError, "%s", std::string(status.message()));
     return kExitRuntimeError;

@@ -27,6 +27,7 @@ constexpr uint64_t kTxTimer = 0;
 constexpr uint64_t kDetectTimer = 1;
 constexpr int64_t kMaxSleepNs = 100 * kNsPerMs;  // wake at least this often to check stop_
 constexpr uint64_t kWakeCookie = ~uint64_t{0};
+constexpr uint64_t kRingCookie = ~uint64_t{1};
 
 }  // namespace
 
@@ -48,17 +49,18 @@ Worker::~Worker() {
   if (wake_fd_ >= 0) close(wake_fd_);
 }
 
-// Random (RFC 5880 section 6.8.1 asks for unpredictable values), unique, non-zero below the
-// worker bits, with this worker's index in the top bits.
-uint32_t Worker::NewDiscriminator() {
-  constexpr uint32_t kLowMask = (1u << (32 - kWorkerBits)) - 1;
+// [worker:4][slot:14][random:14] (xdp/strobe_xdp.h): the owner and the array index come straight
+// from the value; the random part keeps it unpredictable (RFC 5880 section 6.8.1) and changes
+// when a slot is reused.
+uint32_t Worker::NewDiscriminator(uint32_t slot_index) {
   while (true) {
     uint64_t z = (rng_ += 0x9e3779b97f4a7c15ULL);
     z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
     z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    const uint32_t low = static_cast<uint32_t>(z ^ (z >> 31)) & kLowMask;
-    const uint32_t discriminator = static_cast<uint32_t>(index_) << (32 - kWorkerBits) | low;
-    if (low != 0 && !by_discriminator_.contains(discriminator)) return discriminator;
+    const uint32_t random = static_cast<uint32_t>(z ^ (z >> 31)) & STROBE_XDP_RANDOM_MASK;
+    const uint32_t discriminator = static_cast<uint32_t>(index_) << STROBE_XDP_WORKER_SHIFT |
+                                   slot_index << STROBE_XDP_SLOT_SHIFT | random;
+    if (random != 0 && !by_discriminator_.contains(discriminator)) return discriminator;
   }
 }
 
@@ -78,7 +80,7 @@ absl::StatusOr<uint32_t> Worker::CreateSession(const SessionSpec& spec) {
     return absl::ResourceExhaustedError(absl::StrCat("worker ", index_, " holds its maximum of ",
                                                      ipc::kMaxSessionsPerWorker, " sessions"));
   }
-  const uint32_t discriminator = NewDiscriminator();
+  const uint32_t discriminator = NewDiscriminator(index);
   auto slot = std::make_unique<Slot>(spec, index, discriminator, MonotonicNowNs());
   // Source ports: spread the search start by discriminator so workers rarely collide.
   slot->source_port = static_cast<uint16_t>(49152 + (discriminator & 0x3fff));
@@ -104,11 +106,13 @@ absl::StatusOr<uint32_t> Worker::CreateSession(const SessionSpec& spec) {
   by_discriminator_[discriminator] = &s;
   by_key_[spec.key] = &s;
   WriteTable(s);
+  XdpPublish(s);
   Apply(s, bfd::kActionRearmTx | bfd::kActionRearmDetect, MonotonicNowNs());
   return discriminator;
 }
 
 void Worker::DeleteSlot(Slot& slot) {
+  XdpClear(slot);
   wheel_->Cancel(&slot.tx_timer);
   wheel_->Cancel(&slot.detect_timer);
   if (slot.tx_fd >= 0) close(slot.tx_fd);
@@ -133,6 +137,10 @@ absl::Status Worker::Start() {
   for (size_t i = 0; i < listeners_.size(); ++i) {
     ev.data.u64 = i;
     epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, listeners_[i].first, &ev);
+  }
+  if (xdp_ != nullptr && !listeners_.empty()) {  // the receiving worker drains the ring
+    ev.data.u64 = kRingCookie;
+    epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, xdp_->ring_fd(), &ev);
   }
   std::promise<absl::Status> pinned;
   std::future<absl::Status> pinned_result = pinned.get_future();
@@ -213,7 +221,9 @@ void Worker::Run() {
     const int n = epoll_pwait2(epoll_fd_, events, 16, &timeout, nullptr);
     if (area_ != nullptr) commands_.Awake();
     for (int i = 0; i < n; ++i) {
-      if (events[i].data.u64 == kWakeCookie) {
+      if (events[i].data.u64 == kRingCookie) {
+        XdpDrainRing();
+      } else if (events[i].data.u64 == kWakeCookie) {
         uint64_t value;
         ssize_t unused = read(wake_fd_, &value, sizeof(value));
         (void)unused;
@@ -330,7 +340,11 @@ void Worker::ProcessPacket(const RxPacket& packet) {
   uint32_t actions = 0;
   const strobe_bfd_drop_reason verdict =
       slot->session.OnReceive(decoded, wire, packet.rx_ns, &actions);
-  if (verdict != STROBE_BFD_OK) ++counters_.rx_dropped[verdict];  // the session counted it
+  if (verdict != STROBE_BFD_OK) {
+    ++counters_.rx_dropped[verdict];  // the session counted it
+  } else {
+    XdpLearn(*slot, wire);
+  }
   Apply(*slot, actions, MonotonicNowNs());
 }
 
@@ -339,6 +353,7 @@ void Worker::OnTimer(timer::TimerNode* node, int64_t now_ns) {
   if ((node->cookie & 1) == kTxTimer) {
     Transmit(slot, now_ns);
   } else {
+    XdpRefreshRx(slot);  // packets absorbed in the kernel count as received
     Apply(slot, slot.session.OnDetectionTimer(now_ns), now_ns);
   }
 }
@@ -377,6 +392,7 @@ void Worker::Apply(Slot& slot, uint32_t actions, int64_t now_ns) {
     // The table first: if the event does not fit in the ring, the consumer reads it from there.
     WriteTable(slot);
     Emit(EventFor(slot, ipc::EventType::kStateChange), slot.index);
+    XdpForget(slot);
   }
   if (actions & bfd::kActionRearmTx) {
     const int64_t next = slot.session.next_tx_ns();

@@ -19,6 +19,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
 #include "dataplane/rx_packet.h"
+#include "dataplane/xdp_fastpath.h"
 #include "src/bfd/session.h"
 #include "src/common/spsc_queue.h"
 #include "src/ipc/session_key.h"
@@ -28,14 +29,14 @@
 
 namespace strobe::dataplane {
 
-// The discriminator's top bits name the owning worker, so a packet with a non-zero Your
-// Discriminator goes straight to its owner. Packets with Your Discriminator 0 find their owner
-// by ipc::OwnerWorker(key).
-inline constexpr int kWorkerBits = 4;
-inline constexpr int kMaxWorkers = 1 << kWorkerBits;
+// The discriminator ([worker:4][slot:14][random:14], xdp/strobe_xdp.h) names the owning worker,
+// so a packet with a non-zero Your Discriminator goes straight to its owner. Packets with Your
+// Discriminator 0 find their owner by ipc::OwnerWorker(key).
+inline constexpr int kMaxWorkers = STROBE_XDP_MAX_WORKERS;
 static_assert(kMaxWorkers == ipc::kMaxRegionWorkers);
+static_assert(STROBE_XDP_SLOTS_PER_WORKER == ipc::kMaxSessionsPerWorker);
 inline constexpr int WorkerOfDiscriminator(uint32_t discriminator) {
-  return static_cast<int>(discriminator >> (32 - kWorkerBits));
+  return static_cast<int>(discriminator >> STROBE_XDP_WORKER_SHIFT);
 }
 
 // Everything needed to create one session.
@@ -66,6 +67,9 @@ class Worker {
   // and for the receiving worker the listening sockets (taken over).
   void AttachShm(ipc::WorkerArea* area, int events_doorbell_fd);
   void AdoptListener(int fd, bool multihop);
+  // The `xdp` backend: every worker keeps its sessions' entries in the program's array; the
+  // receiving worker also drains the ring buffer of interesting packets.
+  void AttachXdp(XdpFastPath* fast_path) { xdp_ = fast_path; }
   // Every worker, so the receiving one can hand packets to their owners.
   void SetPeers(std::vector<Worker*> peers) { peers_ = std::move(peers); }
 
@@ -107,7 +111,7 @@ class Worker {
   Slot* FindByDiscriminator(uint32_t discriminator);
   bool InterfaceMatches(Slot& slot, int ifindex);
   const std::string& InterfaceName(int ifindex);
-  uint32_t NewDiscriminator();
+  uint32_t NewDiscriminator(uint32_t slot_index);
   void DeleteSlot(Slot& slot);
   void Wake();
 
@@ -120,6 +124,15 @@ class Worker {
   void Emit(const ipc::EventRecord& event, int64_t table_index);
   ipc::EventRecord EventFor(const Slot& slot, ipc::EventType type) const;
   void RefreshCounters(int64_t now_ns);
+
+  // The XDP fast path (worker_xdp.cc); no-ops without one.
+  strobe_xdp_session* XdpEntry(const Slot& slot) const;
+  void XdpPublish(const Slot& slot);
+  void XdpClear(const Slot& slot);
+  void XdpLearn(const Slot& slot, std::span<const uint8_t> wire);
+  void XdpForget(const Slot& slot);
+  void XdpRefreshRx(Slot& slot);
+  void XdpDrainRing();
 
   const int index_;
   const int core_;
@@ -139,6 +152,7 @@ class Worker {
     std::promise<void> done;
   };
   SpscQueue<Task*> tasks_{64};
+  XdpFastPath* xdp_ = nullptr;
   ipc::WorkerArea* area_ = nullptr;
   ipc::ShmRingProducer<ipc::EventRecord> events_;
   ipc::ShmRingConsumer<ipc::CommandRecord> commands_;

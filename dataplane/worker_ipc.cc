@@ -116,8 +116,10 @@ void Worker::Emit(const ipc::EventRecord& event, int64_t table_index) {
   }
   ++counters_.events_overflowed;
   if (table_index >= 0) {
+    // Release: a consumer that takes this bit (acquire) before seeing the flag below must still
+    // see the table entry written before it.
     area_->dirty[table_index / 64].fetch_or(uint64_t{1} << (table_index % 64),
-                                            std::memory_order_relaxed);
+                                            std::memory_order_release);
   }
   area_->overflow.store(1, std::memory_order_release);
 }

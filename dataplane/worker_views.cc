@@ -25,6 +25,9 @@ void Worker::AppendSessionsJson(nlohmann::json* out,
     if (!slot) continue;
     const bfd::Session& s = slot->session;
     const ipc::SessionKey& c = slot->spec.key;
+    const strobe_xdp_session* xdp = XdpEntry(*slot);
+    const uint64_t absorbed = xdp != nullptr ? xdp->rx_absorbed : 0;
+    const uint64_t kernel_dropped = xdp != nullptr ? xdp->rx_dropped : 0;
     const double since_change_s = static_cast<double>(now - s.last_state_change_ns()) / kNsPerSec;
     nlohmann::json j = {
         // Stable keys (issue contract).
@@ -45,7 +48,7 @@ void Worker::AppendSessionsJson(nlohmann::json* out,
         {"uptime_s", s.state() == bfd::State::kUp ? static_cast<int64_t>(since_change_s) : 0},
         {"up_transitions", s.counters().up_transitions},
         {"down_transitions", s.counters().down_transitions},
-        {"rx_packets", s.counters().rx_packets},
+        {"rx_packets", s.counters().rx_packets + absorbed},
         {"tx_packets", s.counters().tx_packets},
         {"rx_dropped", DropsJson(s.counters().rx_dropped)},
         // Also shown by FRR's `show bfd peers`.
@@ -68,6 +71,9 @@ void Worker::AppendSessionsJson(nlohmann::json* out,
         {"poll_sequences", s.counters().poll_sequences},
         {"source_port", slot->source_port},
         {"configured", slot->spec.configured},
+        {"rx_absorbed_in_kernel", absorbed},
+        {"rx_dropped_in_kernel", kernel_dropped},
+        {"rx_to_user", s.counters().rx_packets},
         {"tx_errors", slot->tx_errors},
         {"worker", index_},
     };

@@ -68,6 +68,12 @@ class Session {
   strobe_bfd_drop_reason OnReceive(const ControlPacket& packet, std::span<const uint8_t> wire,
                                    int64_t now_ns, uint32_t* actions);
 
+  // Packets accepted on our behalf by a fast path (the XDP program's steady-state absorption):
+  // only the time of the last one matters, for detection.
+  void NoteAbsorbedRx(int64_t rx_ns) {
+    if (last_rx_ns_ != 0 && rx_ns > last_rx_ns_) last_rx_ns_ = rx_ns;
+  }
+
   // The detection timer armed at detection_deadline_ns() fired. Section 6.8.4.
   uint32_t OnDetectionTimer(int64_t now_ns);
 

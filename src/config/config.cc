@@ -130,12 +130,13 @@ const BfdProfile& DefaultProfile() {
 }
 
 void ReadDataplane(Reader& r, const toml::table& t, DataplaneConfig* out) {
-  r.OnlyKeys(t, "[dataplane]", {"backend", "workers", "control_socket"});
+  r.OnlyKeys(t, "[dataplane]", {"backend", "workers", "control_socket", "xdp"});
   if (auto backend = r.String(t, "backend")) {
-    if (*backend == "xdp" || *backend == "dpdk") {
+    if (*backend == "dpdk") {
       r.Fail(t.get("backend"), absl::StrCat("backend \"", *backend,
-                                            "\" is not available in this build; use \"socket\""));
-    } else if (*backend != "socket") {
+                                            "\" is not available in this build; use \"socket\" "
+                                            "or \"xdp\""));
+    } else if (*backend != "socket" && *backend != "xdp") {
       r.Fail(t.get("backend"),
              absl::StrCat("unknown backend \"", *backend, "\" (one of: socket, xdp, dpdk)"));
     }
@@ -162,6 +163,27 @@ void ReadDataplane(Reader& r, const toml::table& t, DataplaneConfig* out) {
       }
       if (!r.failed() && out->workers.size() > kMaxWorkers) {
         r.Fail(n, absl::StrCat("at most ", kMaxWorkers, " \"workers\" are supported"));
+      }
+    }
+  }
+  if (const toml::table* x = r.Table(t, "xdp")) {
+    r.OnlyKeys(*x, "[dataplane.xdp]", {"mode", "interfaces"});
+    if (auto mode = r.String(*x, "mode")) {
+      if (*mode != "native" && *mode != "generic") {
+        r.Fail(x->get("mode"), "\"mode\" must be \"native\" or \"generic\"");
+      }
+      out->xdp.native = *mode == "native";
+    }
+    if (const toml::node* n = x->get("interfaces")) {
+      const toml::array* a = n->as_array();
+      if (a == nullptr) r.Fail(n, "\"interfaces\" must be an array of interface names");
+      for (size_t i = 0; a != nullptr && i < a->size(); ++i) {
+        const toml::node& e = *a->get(i);
+        if (!e.is_string() || e.as_string()->get().empty() || e.as_string()->get().size() >= 16) {
+          r.Fail(&e, "\"interfaces\" entries must be interface names");
+          break;
+        }
+        out->xdp.interfaces.push_back(e.as_string()->get());
       }
     }
   }

@@ -20,8 +20,14 @@ inline constexpr std::string_view kDefaultControlplaneSocket = "/run/strobe/bgpd
 // The dataplane's limit (dataplane/session_directory.h kMaxWorkers: 4 discriminator bits).
 inline constexpr size_t kMaxWorkers = 16;
 
+struct XdpConfig {
+  bool native = true;                   // mode = "native" | "generic"
+  std::vector<std::string> interfaces;  // attached besides those of single-hop sessions
+};
+
 struct DataplaneConfig {
   std::string backend = "socket";
+  XdpConfig xdp;
   std::vector<int> workers = {0};  // cores the workers are pinned to
   std::string control_socket = std::string(kDefaultDataplaneSocket);
 };

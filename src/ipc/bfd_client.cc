@@ -211,7 +211,9 @@ absl::Status BfdClient::Attach() {
     area->overflow.store(0, std::memory_order_relaxed);
     for (auto& word : area->dirty) word.store(0, std::memory_order_relaxed);
     events_.back().SkipToHead();
-    for (uint32_t i = 0; i < kMaxSessionsPerWorker; ++i) ReadTable(w, i);
+    for (uint32_t i = 0; i < kMaxSessionsPerWorker; ++i) {
+      if (!ReadTable(w, i)) MarkDirty(w, i);
+    }
   }
   ++stats_.attaches;
   STROBE_LOG(kInfo, "attached to strobe-dataplane pid %d (%s generation %x, %d workers)",
@@ -230,6 +232,7 @@ void BfdClient::Lost(const std::string& why) {
   for (auto& [key, peer] : peers_) {
     peer.session_id = 0;
     peer.create_sent = false;
+    peer.changed_ns = 0;  // a new dataplane's sessions start afresh
     if (peer.state != bfd::State::kDown) {
       Report(peer, key, bfd::State::kDown, bfd::Diag::kPathDown, bfd::Diag::kNone, now, 0,
              peer.up_transitions, peer.down_transitions, BfdPeerEvent::Source::kDataplaneLost);
@@ -272,21 +275,31 @@ void BfdClient::Report(Peer& peer, const SessionKey& key, bfd::State state, bfd:
   if (source != BfdPeerEvent::Source::kDataplaneLost) {
     peer.up_transitions = ups;
     peer.down_transitions = downs;
+    peer.changed_ns = changed_ns;
   }
   callback_(e);
 }
 
-void BfdClient::ReadTable(uint32_t worker, uint32_t index) {
+bool BfdClient::ReadTable(uint32_t worker, uint32_t index) {
   SessionStatusPayload p;
-  if (!ReadSessionStatus(&region_.worker(worker)->table[index], &p) || p.session_id == 0) return;
+  if (!ReadSessionStatus(&region_.worker(worker)->table[index], &p)) return false;
+  if (p.session_id == 0) return true;
   ++stats_.table_reads;
   const SessionKey key = KeyFrom(p.peer, p.local, p.interface, p.family, p.multihop);
   auto it = peers_.find(key);
-  if (it == peers_.end()) return;
+  if (it == peers_.end()) return true;
   it->second.session_id = p.session_id;
   Report(it->second, key, static_cast<bfd::State>(p.state), static_cast<bfd::Diag>(p.local_diag),
          static_cast<bfd::Diag>(p.remote_diag), p.last_change_ns, p.detection_latency_ns,
          p.up_transitions, p.down_transitions, BfdPeerEvent::Source::kTable);
+  return true;
+}
+
+// An entry its worker was rewriting (and was preempted in): read it again at the next Poll().
+void BfdClient::MarkDirty(uint32_t worker, uint32_t index) {
+  WorkerArea* area = region_.worker(worker);
+  area->dirty[index / 64].fetch_or(uint64_t{1} << (index % 64), std::memory_order_relaxed);
+  area->overflow.store(1, std::memory_order_release);
 }
 
 // The worker set dirty bits (then the flag) for events the ring could not take: read those
@@ -300,7 +313,8 @@ void BfdClient::RecoverOverflow(uint32_t worker) {
     while (bits != 0) {
       const int bit = __builtin_ctzll(bits);
       bits &= bits - 1;
-      ReadTable(worker, word * 64 + static_cast<uint32_t>(bit));
+      const uint32_t index = word * 64 + static_cast<uint32_t>(bit);
+      if (!ReadTable(worker, index)) MarkDirty(worker, index);
     }
   }
   for (auto& [key, peer] : peers_) {
@@ -331,6 +345,9 @@ void BfdClient::HandleEvent(const EventRecord& e) {
     return;
   }
   peer.session_id = e.session_id;
+  // After an overflow the table may already have given us a later state than this event, which
+  // sat in the ring (or was published only after the table was read): it is stale, drop it.
+  if (e.timestamp_ns < peer.changed_ns) return;
   Report(peer, key, static_cast<bfd::State>(e.new_state), static_cast<bfd::Diag>(e.local_diag),
          static_cast<bfd::Diag>(e.remote_diag), e.timestamp_ns, e.detection_latency_ns,
          e.up_transitions, e.down_transitions, BfdPeerEvent::Source::kRing);

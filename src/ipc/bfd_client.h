@@ -109,13 +109,16 @@ class BfdClient {
     bfd::State state = bfd::State::kDown;
     uint64_t up_transitions = 0;
     uint64_t down_transitions = 0;
+    int64_t changed_ns = 0;  // the dataplane's time of the last state change we know of
     bool create_sent = false;
     bool admin_down = false;
   };
 
   absl::Status Attach();
   void Lost(const std::string& why);
-  void ReadTable(uint32_t worker, uint32_t index);
+  // False when the entry could not be read (it kept changing): the caller must retry.
+  bool ReadTable(uint32_t worker, uint32_t index);
+  void MarkDirty(uint32_t worker, uint32_t index);
   void RecoverOverflow(uint32_t worker);
   void HandleEvent(const EventRecord& e);
   void Report(Peer& peer, const SessionKey& key, bfd::State state, bfd::Diag local_diag,

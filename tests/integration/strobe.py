@@ -16,6 +16,8 @@ import lab
 ROOT = Path(__file__).resolve().parents[2]
 DATAPLANE = os.environ.get("STROBE_DATAPLANE", str(ROOT / "build/dataplane/strobe-dataplane"))
 STROBECTL = os.environ.get("STROBECTL", str(ROOT / "build/controlplane/strobectl"))
+# The same tests run against every backend: meson registers them once per backend.
+BACKEND = os.environ.get("STROBE_BACKEND", "socket")
 
 
 def toml_value(v: Any) -> str:
@@ -35,8 +37,8 @@ def toml_value(v: Any) -> str:
 def make_config(socket: str, profiles: Iterable[dict], sessions: Iterable[dict],
                 workers: Iterable[int] = (0,)) -> str:
     """The TOML text of a dataplane config (docs/config.md)."""
-    out = ["[dataplane]", 'backend = "socket"', f"workers = {toml_value(list(workers))}",
-           f"control_socket = {toml_value(socket)}", ""]
+    out = ["[dataplane]", f"backend = {toml_value(BACKEND)}",
+           f"workers = {toml_value(list(workers))}", f"control_socket = {toml_value(socket)}", ""]
     for p in profiles:
         out.append("[[bfd.profile]]")
         out += [f"{k} = {toml_value(v)}" for k, v in p.items()]

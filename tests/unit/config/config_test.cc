@@ -500,12 +500,27 @@ asn = 65000
 backend = "sockets"
 )",
      2, "unknown backend \"sockets\""},
-    {"BackendXdpNotAvailable", R"(
+    {"XdpModeUnknown", R"(
 [dataplane]
-workers = [0]
 backend = "xdp"
+[dataplane.xdp]
+mode = "turbo"
 )",
-     3, "backend \"xdp\" is not available in this build"},
+     4, "\"mode\" must be \"native\" or \"generic\""},
+    {"XdpInterfacesNotNames", R"(
+[dataplane]
+backend = "xdp"
+[dataplane.xdp]
+interfaces = ["eth0", 7]
+)",
+     4, "\"interfaces\" entries must be interface names"},
+    {"XdpUnknownKey", R"(
+[dataplane]
+backend = "xdp"
+[dataplane.xdp]
+zero_copy = true
+)",
+     4, "unknown key \"zero_copy\" in [dataplane.xdp]"},
     {"BackendDpdkNotAvailable", R"(
 [dataplane]
 backend = "dpdk"
@@ -827,10 +842,10 @@ multihop = true
     // Only the first error is reported.
     {"FirstErrorWins", R"(
 [dataplane]
-backend = "xdp"
+backend = "dpdk"
 workers = []
 )",
-     2, "backend \"xdp\""},
+     2, "backend \"dpdk\""},
 };
 
 INSTANTIATE_TEST_SUITE_P(BadInputs, ConfigRefusedTest, ::testing::ValuesIn(kBadCases),
@@ -948,3 +963,24 @@ workers = [0, 0]
 
 }  // namespace
 }  // namespace strobe::config
+
+TEST(ConfigXdpTest, BackendModeAndInterfaces) {
+  using strobe::config::Config;
+  using strobe::config::ParseConfig;
+  absl::StatusOr<Config> c = ParseConfig(R"(
+[dataplane]
+backend = "xdp"
+[dataplane.xdp]
+mode = "generic"
+interfaces = ["eth1", "eth2"]
+)",
+                                         "test.toml");
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->dataplane.backend, "xdp");
+  EXPECT_FALSE(c->dataplane.xdp.native);
+  EXPECT_EQ(c->dataplane.xdp.interfaces, (std::vector<std::string>{"eth1", "eth2"}));
+  absl::StatusOr<Config> d = ParseConfig("[dataplane]\nbackend = \"xdp\"\n", "test.toml");
+  ASSERT_TRUE(d.ok()) << d.status();
+  EXPECT_TRUE(d->dataplane.xdp.native);
+  EXPECT_TRUE(d->dataplane.xdp.interfaces.empty());
+}

@@ -1,0 +1,109 @@
+#include "dataplane/xdp_fastpath.h"
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <linux/if_link.h>
+#include <net/if.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "absl/strings/str_cat.h"
+#include "src/common/logging.h"
+#include "xdp/strobe_xdp_skel.h"
+
+namespace strobe::dataplane {
+namespace {
+
+absl::Status Errno(int err, std::string_view what) {
+  return absl::InternalError(absl::StrCat(std::string(what), ": ", strerror(err)));
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<XdpFastPath>> XdpFastPath::Load(const Options& options) {
+  std::unique_ptr<XdpFastPath> fp(new XdpFastPath());
+  fp->native_ = options.native;
+  fp->skel_ = strobe_xdp__open();
+  if (fp->skel_ == nullptr) return Errno(errno, "opening the XDP program");
+  fp->capacity_ = options.worker_count * STROBE_XDP_SLOTS_PER_WORKER;
+  bpf_map__set_max_entries(fp->skel_->maps.sessions, fp->capacity_);
+  if (int err = strobe_xdp__load(fp->skel_); err != 0) {
+    return Errno(-err, "loading the XDP program (root, or CAP_BPF and CAP_NET_ADMIN, needed)");
+  }
+  // An mmapable array is laid out as max_entries values of round_up(value_size, 8) bytes.
+  static_assert(sizeof(strobe_xdp_session) % 8 == 0);
+  const size_t page = static_cast<size_t>(sysconf(_SC_PAGESIZE));
+  fp->mapped_bytes_ = (sizeof(strobe_xdp_session) * fp->capacity_ + page - 1) / page * page;
+  void* p = mmap(nullptr, fp->mapped_bytes_, PROT_READ | PROT_WRITE, MAP_SHARED,
+                 bpf_map__fd(fp->skel_->maps.sessions), 0);
+  if (p == MAP_FAILED) return Errno(errno, "mapping the session array");
+  fp->sessions_ = static_cast<strobe_xdp_session*>(p);
+
+  fp->ring_ = ring_buffer__new(
+      bpf_map__fd(fp->skel_->maps.rx_ring),
+      [](void* ctx, void* data, size_t size) -> int {
+        auto* self = static_cast<XdpFastPath*>(ctx);
+        if (size >= sizeof(strobe_xdp_rx_record) && self->handler_ != nullptr) {
+          (*self->handler_)(*static_cast<const strobe_xdp_rx_record*>(data));
+        }
+        return 0;
+      },
+      fp.get(), nullptr);
+  if (fp->ring_ == nullptr) return Errno(errno, "opening the XDP ring buffer");
+
+  const uint32_t flags = options.native ? XDP_FLAGS_DRV_MODE : XDP_FLAGS_SKB_MODE;
+  for (const std::string& name : options.interfaces) {
+    const int ifindex = static_cast<int>(if_nametoindex(name.c_str()));
+    if (ifindex == 0) {
+      return absl::NotFoundError(absl::StrCat("XDP: no interface named \"", name, "\""));
+    }
+    const int err = bpf_xdp_attach(ifindex, bpf_program__fd(fp->skel_->progs.strobe_xdp_rx),
+                                   flags | XDP_FLAGS_UPDATE_IF_NOEXIST, nullptr);
+    if (err != 0) {
+      return Errno(-err, absl::StrCat("attaching XDP to ", name,
+                                      options.native ? " in native mode (does the driver "
+                                                       "support XDP? try mode = \"generic\")"
+                                                     : " in generic mode",
+                                      "; is another XDP program attached?"));
+    }
+    fp->attached_ifindexes_.push_back(ifindex);
+    fp->interfaces_.push_back(name);
+    STROBE_LOG(kInfo, "XDP program attached to %s (%s mode)", name,
+               options.native ? "native" : "generic");
+  }
+  return fp;
+}
+
+XdpFastPath::~XdpFastPath() {
+  const uint32_t flags = native_ ? XDP_FLAGS_DRV_MODE : XDP_FLAGS_SKB_MODE;
+  for (int ifindex : attached_ifindexes_) bpf_xdp_detach(ifindex, flags, nullptr);
+  if (ring_ != nullptr) ring_buffer__free(ring_);
+  if (sessions_ != nullptr) munmap(sessions_, mapped_bytes_);
+  if (skel_ != nullptr) strobe_xdp__destroy(skel_);
+}
+
+int XdpFastPath::ring_fd() const { return ring_buffer__epoll_fd(ring_); }
+
+int XdpFastPath::Drain(const RecordHandler& handler) {
+  handler_ = &handler;
+  const int n = ring_buffer__consume(ring_);
+  handler_ = nullptr;
+  return n;
+}
+
+std::vector<uint64_t> XdpFastPath::Counters() const {
+  const int cpus = libbpf_num_possible_cpus();
+  std::vector<uint64_t> totals(STROBE_XDP_COUNTER_COUNT, 0);
+  std::vector<uint64_t> per_cpu(static_cast<size_t>(cpus > 0 ? cpus : 1));
+  const int fd = bpf_map__fd(skel_->maps.counters);
+  for (uint32_t key = 0; key < STROBE_XDP_COUNTER_COUNT; ++key) {
+    if (bpf_map_lookup_elem(fd, &key, per_cpu.data()) != 0) continue;
+    for (uint64_t v : per_cpu) totals[key] += v;
+  }
+  return totals;
+}
+
+}  // namespace strobe::dataplane

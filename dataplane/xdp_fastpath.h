@@ -1,0 +1,65 @@
+#ifndef STROBE_DATAPLANE_XDP_FASTPATH_H_
+#define STROBE_DATAPLANE_XDP_FASTPATH_H_
+
+// The kernel half of the `xdp` backend: loads xdp/strobe_xdp.bpf.c through its skeleton, attaches
+// it to the interfaces, maps the session array into this process, and reads the ring buffer of
+// interesting packets. Steady-state packets never leave the kernel; the workers read their
+// sessions' last-rx stamps from the mapped array.
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "xdp/strobe_xdp.h"
+
+struct strobe_xdp;
+struct ring_buffer;
+
+namespace strobe::dataplane {
+
+class XdpFastPath {
+ public:
+  struct Options {
+    std::vector<std::string> interfaces;
+    bool native = true;  // XDP_FLAGS_DRV_MODE; false: generic (skb) mode
+    uint32_t worker_count = 1;
+  };
+  using RecordHandler = std::function<void(const strobe_xdp_rx_record&)>;
+
+  static absl::StatusOr<std::unique_ptr<XdpFastPath>> Load(const Options& options);
+  ~XdpFastPath();
+
+  // Session entries, indexed by strobe_xdp_index_of(discriminator). Each worker writes only its
+  // own; the program writes last_rx_ns and the counters.
+  strobe_xdp_session* sessions() const { return sessions_; }
+  uint32_t session_capacity() const { return capacity_; }
+
+  // The ring buffer's epoll-able fd, and a non-blocking drain calling `handler` per record.
+  int ring_fd() const;
+  int Drain(const RecordHandler& handler);
+
+  // Program-wide counters summed over CPUs, indexed by strobe_xdp_counter / drop reason.
+  std::vector<uint64_t> Counters() const;
+  const std::vector<std::string>& interfaces() const { return interfaces_; }
+  bool native() const { return native_; }
+
+ private:
+  XdpFastPath() = default;
+
+  strobe_xdp* skel_ = nullptr;
+  ring_buffer* ring_ = nullptr;
+  strobe_xdp_session* sessions_ = nullptr;
+  size_t mapped_bytes_ = 0;
+  uint32_t capacity_ = 0;
+  std::vector<std::string> interfaces_;
+  std::vector<int> attached_ifindexes_;
+  bool native_ = true;
+  const RecordHandler* handler_ = nullptr;  // valid during Drain()
+};
+
+}  // namespace strobe::dataplane
+
+#endif  // STROBE_DATAPLANE_XDP_FASTPATH_H_
