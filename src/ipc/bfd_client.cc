@@ -216,7 +216,7 @@ absl::Status BfdClient::Attach() {
     }
   }
   ++stats_.attaches;
-  STROBE_LOG(kInfo, "attached to strobe-dataplane pid %d (%s generation %x, %d workers)",
+  STROBE_LOG(kInfo, "attached to strobe-dataplane pid %d (%sgeneration %x, %d workers)",
              result.value("dataplane_pid", 0),
              previous_generation == 0 || previous_generation == generation_ ? "" : "new ",
              generation_, workers);

@@ -51,7 +51,11 @@ class ShmRingProducer {
     if (indices_->head.load(std::memory_order_relaxed) == head_) return false;
     indices_->head.store(head_, std::memory_order_release);
     std::atomic_thread_fence(std::memory_order_seq_cst);
-    if (indices_->consumer_sleeping.load(std::memory_order_relaxed) == 0) return false;
+    // Taking the flag (rather than reading it) rings once per sleep, not once per publish.
+    if (indices_->consumer_sleeping.load(std::memory_order_relaxed) == 0 ||
+        indices_->consumer_sleeping.exchange(0, std::memory_order_relaxed) == 0) {
+      return false;
+    }
     if (doorbell_fd_ >= 0) {
       const uint64_t one = 1;
       ssize_t unused = write(doorbell_fd_, &one, sizeof(one));
