@@ -328,7 +328,8 @@ void Worker::ProcessPacket(const RxPacket& packet) {
   // so `show bfd session` tells which peer sends garbage.
   if (header != STROBE_BFD_OK) return Drop(slot, header);
   if (slot == nullptr) return Drop(nullptr, STROBE_BFD_DROP_NO_SESSION);
-  if (packet.source != slot->spec.key.peer ||
+  // A single-hop session's packet on the multihop port would skip the TTL 255 check.
+  if (packet.multihop != slot->spec.key.multihop || packet.source != slot->spec.key.peer ||
       (!packet.destination.empty() && packet.destination != slot->spec.key.local) ||
       !InterfaceMatches(*slot, packet.ifindex)) {
     return Drop(slot, STROBE_BFD_DROP_WRONG_SOURCE);

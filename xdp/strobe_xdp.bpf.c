@@ -189,6 +189,8 @@ int strobe_xdp_rx(struct xdp_md* ctx) {
       count(STROBE_BFD_DROP_NO_SESSION);
       return XDP_DROP;
     }
+    /* The session's kind must match the port, too: a single-hop session's packet sent to 4784
+     * would otherwise escape the TTL 255 check (GTSM). */
     int wrong = s->family != family || s->multihop != multihop ||
                 (!multihop && s->ifindex != ctx->ingress_ifindex);
     const __u32* peer = (const __u32*)s->peer;
@@ -205,7 +207,10 @@ int strobe_xdp_rx(struct xdp_md* ctx) {
       return XDP_DROP;
     }
 
-    /* The steady state: steady_ok first, then the expectation it publishes. */
+    /* The steady state: steady_ok first, then the expectation it publishes. clang 14 has no
+     * load-acquire for BPF: a compiler barrier, enough on x86 (loads are not reordered with
+     * loads). The packet is read as unaligned u64s, which the verifier allows on every
+     * architecture with efficient unaligned access (x86-64, arm64). */
     __u8 steady_ok = *(volatile __u8*)&s->steady_ok;
     asm volatile("" ::: "memory");
     if (steady_ok && payload[STROBE_BFD_OFF_LENGTH] == STROBE_BFD_MANDATORY_LEN &&
@@ -249,7 +254,8 @@ int strobe_xdp_rx(struct xdp_md* ctx) {
   return XDP_DROP;
 
 bad_record:
-  /* Cannot happen (the bytes are present); never hand over a half-filled record. */
+  /* Cannot happen (the bytes are present); never hand over a half-filled record. Counted with
+   * the records the ring had no room for: both are interesting packets user space never saw. */
   bpf_ringbuf_discard(r, 0);
   count(STROBE_XDP_RING_FULL);
   return XDP_DROP;

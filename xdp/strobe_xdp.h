@@ -46,7 +46,7 @@ static inline strobe_u32 strobe_xdp_index_of(strobe_u32 discriminator) {
          ((discriminator >> STROBE_XDP_SLOT_SHIFT) & STROBE_XDP_SLOT_MASK);
 }
 
-/* One session, as the program sees it. 128 bytes. */
+/* One session, as the program sees it (112 bytes; the mmap stride is sizeof). */
 struct strobe_xdp_session {
   /* Identity, written by the owning worker. discriminator 0: the slot is unused. */
   strobe_u32 discriminator;
