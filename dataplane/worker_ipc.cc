@@ -25,17 +25,6 @@ void CopyKey(const ipc::SessionKey& key, uint8_t* peer, uint8_t* local, char* in
   *family = key.peer.is_v4() ? 4 : 6;
 }
 
-net::IpAddress AddressFrom(const uint8_t* bytes, uint8_t family) {
-  if (family == 4) {
-    in_addr a;
-    std::memcpy(&a, bytes, 4);
-    return net::IpAddress::V4(a);
-  }
-  in6_addr a;
-  std::memcpy(&a, bytes, 16);
-  return net::IpAddress::V6(a);
-}
-
 std::optional<bfd::AuthKey> AuthFrom(const ipc::CommandRecord& c) {
   if (c.auth_type == 0) return std::nullopt;
   return bfd::AuthKey{static_cast<bfd::AuthType>(c.auth_type), c.auth_key_id,
@@ -166,8 +155,8 @@ void Worker::ExecuteCommand(const ipc::CommandRecord& c) {
       return fail(absl::StatusCode::kInvalidArgument, "malformed create");
     }
     SessionSpec spec;
-    spec.key.peer = AddressFrom(c.peer, c.family);
-    spec.key.local = AddressFrom(c.local, c.family);
+    spec.key.peer = net::IpAddress::FromBytes(c.peer, c.family);
+    spec.key.local = net::IpAddress::FromBytes(c.local, c.family);
     spec.key.multihop = c.multihop != 0;
     if (!spec.key.multihop) spec.key.interface = std::string(c.interface, strnlen(c.interface, 16));
     if (ipc::OwnerWorker(spec.key, worker_count_) != index_) {

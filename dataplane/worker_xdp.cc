@@ -91,18 +91,8 @@ void Worker::XdpRefreshRx(Slot& slot) {
 void Worker::XdpDrainRing() {
   xdp_->Drain([this](const strobe_xdp_rx_record& r) {
     RxPacket packet;
-    auto address = [&r](const uint8_t* bytes) {
-      if (r.family == 4) {
-        in_addr a;
-        std::memcpy(&a, bytes, 4);
-        return net::IpAddress::V4(a);
-      }
-      in6_addr a;
-      std::memcpy(&a, bytes, 16);
-      return net::IpAddress::V6(a);
-    };
-    packet.source = address(r.source);
-    packet.destination = address(r.destination);
+    packet.source = net::IpAddress::FromBytes(r.source, r.family);
+    packet.destination = net::IpAddress::FromBytes(r.destination, r.family);
     packet.source_port = r.source_port;
     packet.ifindex = static_cast<int>(r.ifindex);
     packet.ttl = r.ttl;

@@ -50,22 +50,22 @@ static inline strobe_u32 strobe_xdp_index_of(strobe_u32 discriminator) {
 struct strobe_xdp_session {
   /* Identity, written by the owning worker. discriminator 0: the slot is unused. */
   strobe_u32 discriminator;
-  strobe_u32 ifindex;  /* single-hop: the only interface accepted; 0 for multihop */
-  strobe_u8 family;    /* 4 or 6 */
+  strobe_u32 ifindex; /* single-hop: the only interface accepted; 0 for multihop */
+  strobe_u8 family;   /* 4 or 6 */
   strobe_u8 multihop;
   strobe_u8 steady_ok; /* 1: the expectation below is valid; any difference is interesting */
   strobe_u8 pad0;
   strobe_u32 pad1;
-  strobe_u8 peer[16];  /* IPv4 in the first 4 bytes */
+  strobe_u8 peer[16]; /* IPv4 in the first 4 bytes */
   strobe_u8 local[16];
   /* The steady state: the first 24 bytes of the last packet the FSM accepted, which must
    * carry neither Poll nor Final nor an authentication section. */
   strobe_u8 expect[24];
   /* Written by the program. */
-  strobe_u64 last_rx_ns;    /* bpf_ktime_get_ns(): CLOCK_MONOTONIC */
-  strobe_u64 rx_absorbed;   /* steady-state packets dropped in the kernel */
-  strobe_u64 rx_interesting;/* handed to user space */
-  strobe_u64 rx_dropped;    /* invalid, charged to this session */
+  strobe_u64 last_rx_ns;     /* bpf_ktime_get_ns(): CLOCK_MONOTONIC */
+  strobe_u64 rx_absorbed;    /* steady-state packets dropped in the kernel */
+  strobe_u64 rx_interesting; /* handed to user space */
+  strobe_u64 rx_dropped;     /* invalid, charged to this session */
   strobe_u8 pad2[8];
 };
 
@@ -78,7 +78,7 @@ struct strobe_xdp_rx_record {
   strobe_u8 family;
   strobe_u8 multihop;
   strobe_u8 ttl;
-  strobe_u8 payload_len; /* bytes of the UDP payload copied into payload[] */
+  strobe_u8 payload_len;      /* bytes of the UDP payload copied into payload[] */
   strobe_u16 udp_payload_len; /* bytes of the UDP payload on the wire */
   strobe_u8 source[16];
   strobe_u8 destination[16];
@@ -89,9 +89,9 @@ struct strobe_xdp_rx_record {
  * enum strobe_bfd_drop_reason; the rest follow. */
 enum strobe_xdp_counter {
   STROBE_XDP_ABSORBED = STROBE_BFD_DROP_REASON_COUNT, /* steady state, dropped in the kernel */
-  STROBE_XDP_TO_USER,      /* interesting, handed to user space */
-  STROBE_XDP_RING_FULL,    /* interesting, but the ring buffer was full: dropped, counted */
-  STROBE_XDP_PASSED,       /* not BFD: XDP_PASS to the kernel */
+  STROBE_XDP_TO_USER,                                 /* interesting, handed to user space */
+  STROBE_XDP_RING_FULL, /* interesting, but the ring buffer was full: dropped, counted */
+  STROBE_XDP_PASSED,    /* not BFD: XDP_PASS to the kernel */
   STROBE_XDP_COUNTER_COUNT
 };
 

@@ -24,19 +24,8 @@ constexpr int64_t kAttachRetryNs = 20 * kNsPerMs;
 SessionKey KeyFrom(const uint8_t* peer, const uint8_t* local, const char* interface, uint8_t family,
                    uint8_t multihop) {
   SessionKey key;
-  if (family == 4) {
-    in_addr p, l;
-    std::memcpy(&p, peer, 4);
-    std::memcpy(&l, local, 4);
-    key.peer = net::IpAddress::V4(p);
-    key.local = net::IpAddress::V4(l);
-  } else {
-    in6_addr p, l;
-    std::memcpy(&p, peer, 16);
-    std::memcpy(&l, local, 16);
-    key.peer = net::IpAddress::V6(p);
-    key.local = net::IpAddress::V6(l);
-  }
+  key.peer = net::IpAddress::FromBytes(peer, family);
+  key.local = net::IpAddress::FromBytes(local, family);
   key.multihop = multihop != 0;
   if (!key.multihop) key.interface = std::string(interface, strnlen(interface, 16));
   return key;

@@ -31,6 +31,13 @@ absl::StatusOr<IpAddress> IpAddress::Parse(std::string_view text) {
   return absl::InvalidArgumentError(absl::StrCat("not an IP address: \"", s, "\""));
 }
 
+IpAddress IpAddress::FromBytes(const uint8_t* bytes, int family) {
+  IpAddress a;
+  a.family_ = family == 4 ? Family::kV4 : Family::kV6;
+  std::memcpy(a.bytes_.data(), bytes, family == 4 ? 4 : 16);
+  return a;
+}
+
 IpAddress IpAddress::FromSockaddr(const sockaddr* sa) {
   if (sa->sa_family == AF_INET) {
     return V4(reinterpret_cast<const sockaddr_in*>(sa)->sin_addr);

@@ -22,6 +22,8 @@ class IpAddress {
   static IpAddress V4(const in_addr& addr);
   static IpAddress V6(const in6_addr& addr);
   static absl::StatusOr<IpAddress> Parse(std::string_view text);
+  // From wire bytes: 4 bytes when `family` is 4, 16 otherwise (shared-memory and BPF records).
+  static IpAddress FromBytes(const uint8_t* bytes, int family);
   // From a sockaddr_in / sockaddr_in6; an IPv4-mapped IPv6 address becomes IPv4.
   static IpAddress FromSockaddr(const sockaddr* sa);
 
