@@ -13,7 +13,6 @@ session at all. Then:
   4. a new dataplane starts: the client re-creates its sessions there and they come back Up.
 """
 
-import ipaddress
 import json
 import signal
 import sys
@@ -23,12 +22,11 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import lab  # noqa: E402
 import os  # noqa: E402
-from strobe import DATAPLANE, ROOT, Strobe, check  # noqa: E402
+from strobe import BIRD_MANY_ADDR as BIRD_ADDR, DATAPLANE, ROOT, Strobe, bird_with_many_neighbors, check  # noqa: E402,E501
 
 WATCH = os.environ.get("STROBE_BFD_WATCH", str(ROOT / "build/tests/tools/strobe-bfd-watch"))
 SESSIONS = 1000
 SILENCED = 100
-BIRD_ADDR = "198.19.7.254"
 
 
 class Watcher:
@@ -67,19 +65,7 @@ class Watcher:
 def main() -> int:
     lab.require_root_tools(frr=False, tshark=False)
     with lab.Lab() as L:
-        edge, bird = L.ns("edge"), L.ns("bird")
-        link = L.link(edge, bird, v4=False, v6=False)
-        net = ipaddress.ip_network("198.19.0.0/21")
-        locals_ = [str(net.network_address + 10 + i) for i in range(SESSIONS)]
-        batch = "".join(f"addr add {a}/21 dev {link.if_a}\n" for a in locals_)
-        L.exec(edge, ["ip", "-batch", "-"], input=batch)
-        L.addr_add(bird, link.if_b, f"{BIRD_ADDR}/21")
-
-        conf = ["router id 198.19.7.254;", "protocol device {}", "protocol bfd {",
-                f'  interface "{link.if_b}" {{ interval 1000 ms; multiplier 3; }};']
-        conf += [f'  neighbor {a} dev "{link.if_b}" local {BIRD_ADDR};' for a in locals_]
-        conf.append("}")
-        L.start_bird(bird, "\n".join(conf) + "\n")
+        edge, bird, link, locals_ = bird_with_many_neighbors(L, SESSIONS, 1000)
 
         strobe = Strobe(L, edge, [], [])  # no configured session: the client creates them all
         sessions_file = L.run_dir / "watch.json"

@@ -120,3 +120,26 @@ def frr_peers(L: lab.Lab, ns: str) -> dict[str, dict]:
 def check(condition: bool, message: str) -> None:
     if not condition:
         raise AssertionError(message)
+
+
+BIRD_MANY_ADDR = "198.19.7.254"
+
+
+def bird_with_many_neighbors(L: lab.Lab, count: int, interval_ms: int):
+    """Namespaces `edge` and `bird` on one veth; the edge holds `count` addresses of
+    198.19.0.0/21 (one per session), BIRD one (BIRD_MANY_ADDR) and a BFD neighbor for each.
+    Returns (edge namespace, bird namespace, link, the edge's addresses)."""
+    import ipaddress
+    edge, bird = L.ns("edge"), L.ns("bird")
+    link = L.link(edge, bird, v4=False, v6=False)
+    net = ipaddress.ip_network("198.19.0.0/21")
+    locals_ = [str(net.network_address + 10 + i) for i in range(count)]
+    L.exec(edge, ["ip", "-batch", "-"],
+           input="".join(f"addr add {a}/21 dev {link.if_a}\n" for a in locals_))
+    L.addr_add(bird, link.if_b, f"{BIRD_MANY_ADDR}/21")
+    conf = [f"router id {BIRD_MANY_ADDR};", "protocol device {}", "protocol bfd {",
+            f'  interface "{link.if_b}" {{ interval {interval_ms} ms; multiplier 3; }};']
+    conf += [f'  neighbor {a} dev "{link.if_b}" local {BIRD_MANY_ADDR};' for a in locals_]
+    conf.append("}")
+    L.start_bird(bird, "\n".join(conf) + "\n")
+    return edge, bird, link, locals_

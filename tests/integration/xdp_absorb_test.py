@@ -5,7 +5,6 @@ work at all: over a 10 s hold the program hands zero packets to user space, whil
 about 1,000 x 10 s / 300 ms of them, and detection still works from the kernel's stamps.
 """
 
-import ipaddress
 import sys
 import time
 from pathlib import Path
@@ -13,30 +12,18 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import lab  # noqa: E402
 import strobe as strobe_mod  # noqa: E402
-from strobe import Strobe, check  # noqa: E402
+from strobe import BIRD_MANY_ADDR as BIRD_ADDR, Strobe, bird_with_many_neighbors, check  # noqa: E402,E501
 
 SESSIONS = 1000
 HOLD_S = 10
 INTERVAL_US = 300000
-BIRD_ADDR = "198.19.7.254"
 
 
 def main() -> int:
     lab.require_root_tools(frr=False, tshark=False)
     strobe_mod.BACKEND = "xdp"
     with lab.Lab() as L:
-        edge, bird = L.ns("edge"), L.ns("bird")
-        link = L.link(edge, bird, v4=False, v6=False)
-        net = ipaddress.ip_network("198.19.0.0/21")
-        locals_ = [str(net.network_address + 10 + i) for i in range(SESSIONS)]
-        L.exec(edge, ["ip", "-batch", "-"],
-               input="".join(f"addr add {a}/21 dev {link.if_a}\n" for a in locals_))
-        L.addr_add(bird, link.if_b, f"{BIRD_ADDR}/21")
-        conf = ["router id 198.19.7.254;", "protocol device {}", "protocol bfd {",
-                f'  interface "{link.if_b}" {{ interval 300 ms; multiplier 3; }};']
-        conf += [f'  neighbor {a} dev "{link.if_b}" local {BIRD_ADDR};' for a in locals_]
-        conf.append("}")
-        L.start_bird(bird, "\n".join(conf) + "\n")
+        edge, bird, link, locals_ = bird_with_many_neighbors(L, SESSIONS, 300)
 
         profiles = [{"name": "p300", "desired_min_tx_us": INTERVAL_US,
                      "required_min_rx_us": INTERVAL_US, "detect_mult": 3}]
