@@ -14,7 +14,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import lab  # noqa: E402
-from strobe import Strobe, check, frr_counters  # noqa: E402
+from strobe import WORKERS, Strobe, check, frr_counters  # noqa: E402
 
 SLOW, FAST = 100, 20
 HOLD_S = 20
@@ -83,7 +83,16 @@ def main() -> int:
             if f1["session-down"] != 0 or f1["session-up"] != 1 or f1["session-up"] != f0["session-up"]:
                 failures.append(f"frr {a}: session-up {f1['session-up']} "
                                 f"session-down {f1['session-down']}")
-        drops = strobe.counters()["rx_dropped"]
+        counters = strobe.counters()
+        if len(WORKERS) > 1:
+            # Sessions spread over every worker; the receiving worker handed the others theirs.
+            per_worker = [w["sessions"] for w in counters["workers"]]
+            check(len(per_worker) == len(WORKERS) and all(n > 0 for n in per_worker),
+                  f"sessions per worker: {per_worker}")
+            check(counters["workers"][0]["handed_off"] > 0, "no packet was handed over")
+            print(f"sessions per worker {per_worker}; worker 0 handed over "
+                  f"{counters['workers'][0]['handed_off']} packets")
+        drops = counters["rx_dropped"]
         if any(drops.values()):
             failures.append(f"strobe dropped packets: { {k: v for k, v in drops.items() if v} }")
         for f in failures[:20]:

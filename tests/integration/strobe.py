@@ -18,6 +18,9 @@ DATAPLANE = os.environ.get("STROBE_DATAPLANE", str(ROOT / "build/dataplane/strob
 STROBECTL = os.environ.get("STROBECTL", str(ROOT / "build/controlplane/strobectl"))
 # The same tests run against every backend: meson registers them once per backend.
 BACKEND = os.environ.get("STROBE_BACKEND", "socket")
+# Cores of the dataplane's workers, e.g. "0,1": sessions then spread over two workers and the
+# receiving worker hands packets to the other.
+WORKERS = tuple(int(c) for c in os.environ.get("STROBE_WORKERS", "0").split(","))
 
 
 def toml_value(v: Any) -> str:
@@ -54,7 +57,8 @@ class Strobe:
     """One strobe-dataplane in a namespace."""
 
     def __init__(self, L: lab.Lab, ns: str, profiles: Iterable[dict], sessions: Iterable[dict],
-                 workers: Iterable[int] = (0,), name: str = "strobe") -> None:
+                 workers: Iterable[int] | None = None, name: str = "strobe") -> None:
+        workers = WORKERS if workers is None else workers
         self.lab = L
         self.ns = ns
         d = L.run_dir / name
