@@ -130,6 +130,16 @@ void PrintCounters(const json& c) {
          FormatDuration(c["uptime_s"].get<long long>()).c_str(),
          c["sessions"].get<unsigned long long>(), c["rx_packets"].get<unsigned long long>(),
          c["tx_packets"].get<unsigned long long>(), c["tx_errors"].get<unsigned long long>());
+  if (c.contains("xdp")) {
+    const json& x = c["xdp"];
+    printf(
+        "XDP (%s mode on %s): %llu absorbed in the kernel, %llu to user space, %llu ring full, "
+        "%llu passed to the kernel\n\n",
+        x["mode"].get<std::string>().c_str(),
+        absl::StrJoin(x["interfaces"].get<std::vector<std::string>>(), ",").c_str(),
+        x["absorbed"].get<unsigned long long>(), x["to_user"].get<unsigned long long>(),
+        x["ring_full"].get<unsigned long long>(), x["passed"].get<unsigned long long>());
+  }
   Table workers(
       {"Worker", "Core", "Sessions", "Up", "RxPkts", "TxPkts", "TxErrors", "HandedOff", "Drops"});
   for (const json& w : c["workers"]) {
