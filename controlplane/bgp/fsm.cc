@@ -452,28 +452,39 @@ void Fsm::HandleOpenSent(FsmEvent event, int64_t now_ns, const FsmEventArgs& arg
   }
 }
 
-void Fsm::HandleOpenConfirm(FsmEvent event, int64_t now_ns, const FsmEventArgs& args,
-                            FsmActions& actions) {
-  if (IsStart(event)) return;
+// The rows of RFC 4271 section 8.2.2 that OpenConfirm and Established share. Returns true when
+// `event` was one of them.
+bool Fsm::HandleAfterOpen(FsmEvent event, int64_t now_ns, const FsmEventArgs& args,
+                          FsmActions& actions) {
+  if (IsStart(event)) return true;
   switch (event) {
     case FsmEvent::kManualStop:
       ToIdle(now_ns, IdleKind::kManualStop, CeaseFor(args, kCeaseAdministrativeShutdown), actions);
-      return;
+      return true;
     case FsmEvent::kAutomaticStop:
       ToIdle(now_ns, IdleKind::kCounted, CeaseFor(args, 0), actions);
-      return;
+      return true;
     case FsmEvent::kHoldTimerExpires:
       ToIdle(now_ns, IdleKind::kCounted, NotificationCode{kErrHoldTimerExpired, 0}, actions);
-      return;
+      return true;
     case FsmEvent::kKeepaliveTimerExpires:
       actions.send_keepalive = true;
       RestartKeepalive(now_ns);
-      return;
+      return true;
     case FsmEvent::kTcpConnectionValid:
     case FsmEvent::kTcpCrInvalid:
     case FsmEvent::kTcpCrAcked:
     case FsmEvent::kTcpConnectionConfirmed:
-      return;
+      return true;
+    default:
+      return false;
+  }
+}
+
+void Fsm::HandleOpenConfirm(FsmEvent event, int64_t now_ns, const FsmEventArgs& args,
+                            FsmActions& actions) {
+  if (HandleAfterOpen(event, now_ns, args, actions)) return;
+  switch (event) {
     case FsmEvent::kTcpConnectionFails:
     case FsmEvent::kNotifMsg:
       ToIdle(now_ns, IdleKind::kCounted, std::nullopt, actions);
@@ -507,26 +518,8 @@ void Fsm::HandleOpenConfirm(FsmEvent event, int64_t now_ns, const FsmEventArgs& 
 
 void Fsm::HandleEstablished(FsmEvent event, int64_t now_ns, const FsmEventArgs& args,
                             FsmActions& actions) {
-  if (IsStart(event)) return;
+  if (HandleAfterOpen(event, now_ns, args, actions)) return;
   switch (event) {
-    case FsmEvent::kManualStop:
-      ToIdle(now_ns, IdleKind::kManualStop, CeaseFor(args, kCeaseAdministrativeShutdown), actions);
-      return;
-    case FsmEvent::kAutomaticStop:
-      ToIdle(now_ns, IdleKind::kCounted, CeaseFor(args, 0), actions);
-      return;
-    case FsmEvent::kHoldTimerExpires:
-      ToIdle(now_ns, IdleKind::kCounted, NotificationCode{kErrHoldTimerExpired, 0}, actions);
-      return;
-    case FsmEvent::kKeepaliveTimerExpires:
-      actions.send_keepalive = true;
-      RestartKeepalive(now_ns);
-      return;
-    case FsmEvent::kTcpConnectionValid:
-    case FsmEvent::kTcpCrInvalid:
-    case FsmEvent::kTcpCrAcked:
-    case FsmEvent::kTcpConnectionConfirmed:
-      return;
     case FsmEvent::kOpenCollisionDump:
       ToIdle(now_ns, IdleKind::kCounted, NotificationCode{kErrCease, kCeaseConnectionCollision},
              actions);

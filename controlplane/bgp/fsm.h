@@ -194,6 +194,8 @@ class Fsm {
                              FsmActions& actions);
   void HandleOpenSent(FsmEvent event, int64_t now_ns, const FsmEventArgs& args,
                       FsmActions& actions);
+  bool HandleAfterOpen(FsmEvent event, int64_t now_ns, const FsmEventArgs& args,
+                       FsmActions& actions);
   void HandleOpenConfirm(FsmEvent event, int64_t now_ns, const FsmEventArgs& args,
                          FsmActions& actions);
   void HandleEstablished(FsmEvent event, int64_t now_ns, const FsmEventArgs& args,

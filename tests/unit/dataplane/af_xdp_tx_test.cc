@@ -25,6 +25,7 @@
 
 #include "dataplane/bfd_frame.h"
 #include "gtest/gtest.h"
+#include "tests/unit/dataplane/test_frames.h"
 
 namespace strobe::dataplane {
 namespace {
@@ -122,22 +123,6 @@ class PacketSocket {
   int fd_ = -1;
 };
 
-BfdFrameSpec Spec(bool ipv6) {
-  BfdFrameSpec s;
-  s.src_mac = {0x02, 0x53, 0x54, 0x00, 0x00, 0xaa};
-  s.dst_mac = {0x02, 0x53, 0x54, 0x00, 0x00, 0xbb};
-  s.ipv6 = ipv6;
-  if (ipv6) {
-    s.src_ip = {0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1};
-    s.dst_ip = {0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2};
-  } else {
-    s.src_ip = {198, 18, 0, 1};
-    s.dst_ip = {198, 18, 0, 2};
-  }
-  s.src_port = 49200;
-  return s;
-}
-
 // Verifies the IP header checksum (IPv4) and the UDP checksum of a received frame.
 void ExpectValidChecksums(const std::vector<uint8_t>& f) {
   ASSERT_GE(f.size(), 14u + 20 + 8);
@@ -167,8 +152,8 @@ TEST_F(AfXdpTxTest, SendsThousandBfdFramesIntact) {
               (*tx)->fill_ring_required());
 
   std::mt19937 rng(42);
-  auto v4 = BfdFrame::Build(Spec(false), std::vector<uint8_t>(24));
-  auto v6 = BfdFrame::Build(Spec(true), std::vector<uint8_t>(24));
+  auto v4 = BfdFrame::Build(TestFrameSpec(false), std::vector<uint8_t>(24));
+  auto v6 = BfdFrame::Build(TestFrameSpec(true), std::vector<uint8_t>(24));
   ASSERT_TRUE(v4.ok() && v6.ok());
   std::vector<std::vector<uint8_t>> sent;
   constexpr int kFrames = 1000;
@@ -197,7 +182,7 @@ TEST_F(AfXdpTxTest, SendsThousandBfdFramesIntact) {
   EXPECT_EQ(c.ring_full, 0u);
   EXPECT_EQ(c.kick_errors, 0u);
 
-  const std::array<uint8_t, 6> dst_mac = Spec(false).dst_mac;
+  const std::array<uint8_t, 6> dst_mac = TestFrameSpec(false).dst_mac;
   const uint8_t* dst = dst_mac.data();
   for (int i = 0; i < kFrames; ++i) {
     std::vector<uint8_t> got = rx.Receive(dst, 2000);
@@ -212,7 +197,7 @@ TEST_F(AfXdpTxTest, SendsThousandBfdFramesIntact) {
 TEST_F(AfXdpTxTest, QueueRefusesWhenFullAndRecovers) {
   auto tx = AfXdpTx::Open({.ifname = a_, .queue_id = 0, .frame_count = 64, .frame_size = 2048});
   ASSERT_TRUE(tx.ok()) << tx.status();
-  auto f = BfdFrame::Build(Spec(false), std::vector<uint8_t>(24));
+  auto f = BfdFrame::Build(TestFrameSpec(false), std::vector<uint8_t>(24));
   ASSERT_TRUE(f.ok());
   int queued = 0;
   while ((*tx)->Queue(f->bytes())) ++queued;
@@ -239,7 +224,7 @@ TEST_F(AfXdpTxTest, OpenFailsOnMissingInterface) {
 TEST_F(AfXdpTxTest, Microbenchmark) {
   auto tx = AfXdpTx::Open({.ifname = a_, .queue_id = 0, .frame_count = 4096, .frame_size = 2048});
   ASSERT_TRUE(tx.ok()) << tx.status();
-  auto f = BfdFrame::Build(Spec(false), std::vector<uint8_t>(24));
+  auto f = BfdFrame::Build(TestFrameSpec(false), std::vector<uint8_t>(24));
   ASSERT_TRUE(f.ok());
   std::vector<uint8_t> p(24);
   constexpr int kFrames = 200000;

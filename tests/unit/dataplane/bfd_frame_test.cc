@@ -5,27 +5,12 @@
 #include <vector>
 
 #include "gtest/gtest.h"
+#include "tests/unit/dataplane/test_frames.h"
 
 namespace strobe::dataplane {
 namespace {
 
 uint16_t Get16(const uint8_t* p) { return static_cast<uint16_t>((p[0] << 8) | p[1]); }
-
-BfdFrameSpec Spec(bool ipv6) {
-  BfdFrameSpec s;
-  s.src_mac = {0x02, 0x53, 0x54, 0x00, 0x00, 0x01};
-  s.dst_mac = {0x02, 0x53, 0x54, 0x00, 0x00, 0x02};
-  s.ipv6 = ipv6;
-  if (ipv6) {
-    s.src_ip = {0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1};
-    s.dst_ip = {0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2};
-  } else {
-    s.src_ip = {198, 18, 0, 1};
-    s.dst_ip = {198, 18, 0, 2};
-  }
-  s.src_port = 49152;
-  return s;
-}
 
 std::vector<uint8_t> RandomPayload(std::mt19937& rng, size_t len) {
   std::vector<uint8_t> p(len);
@@ -54,7 +39,7 @@ TEST(BfdFrame, KnownGoodIpv4Packet) {
   const std::vector<uint8_t> bfd = {0x20, 0xc0, 0x03, 0x18, 0x00, 0x00, 0x00, 0x01,
                                     0x00, 0x00, 0x00, 0x02, 0x00, 0x04, 0x93, 0xe0,
                                     0x00, 0x04, 0x93, 0xe0, 0x00, 0x00, 0x00, 0x00};
-  auto f = BfdFrame::Build(Spec(false), bfd);
+  auto f = BfdFrame::Build(TestFrameSpec(false), bfd);
   ASSERT_TRUE(f.ok()) << f.status();
   // Independently computed (Python: ipaddress/struct with RFC 1071 sums) expected frame.
   const std::vector<uint8_t> expected = {
@@ -73,7 +58,7 @@ TEST(BfdFrame, KnownGoodIpv6Packet) {
   const std::vector<uint8_t> bfd = {0x20, 0xc0, 0x03, 0x18, 0x00, 0x00, 0x00, 0x01,
                                     0x00, 0x00, 0x00, 0x02, 0x00, 0x04, 0x93, 0xe0,
                                     0x00, 0x04, 0x93, 0xe0, 0x00, 0x00, 0x00, 0x00};
-  auto f = BfdFrame::Build(Spec(true), bfd);
+  auto f = BfdFrame::Build(TestFrameSpec(true), bfd);
   ASSERT_TRUE(f.ok()) << f.status();
   auto b = f->bytes();
   ASSERT_EQ(b.size(), 14u + 40 + 8 + 24);
@@ -85,7 +70,7 @@ TEST(BfdFrame, KnownGoodIpv6Packet) {
 
 TEST(BfdFrame, Ipv6Header) {
   std::mt19937 rng(1);
-  auto f = BfdFrame::Build(Spec(true), RandomPayload(rng, 24));
+  auto f = BfdFrame::Build(TestFrameSpec(true), RandomPayload(rng, 24));
   ASSERT_TRUE(f.ok());
   auto b = f->bytes();
   ASSERT_EQ(b.size(), 14u + 40 + 8 + 24);
@@ -99,7 +84,7 @@ TEST(BfdFrame, Ipv6Header) {
 }
 
 TEST(BfdFrame, MultihopPortAndBadLengths) {
-  auto spec = Spec(false);
+  auto spec = TestFrameSpec(false);
   spec.multihop = true;
   std::vector<uint8_t> p(24);
   auto f = BfdFrame::Build(spec, p);
@@ -114,7 +99,7 @@ class BfdFramePatch : public ::testing::TestWithParam<bool> {};
 TEST_P(BfdFramePatch, RandomPayloadsSameLengthIncremental) {
   std::mt19937 rng(GetParam() ? 6 : 4);
   for (size_t len : {24u, 25u, 27u, 48u, 52u}) {
-    auto f = BfdFrame::Build(Spec(GetParam()), RandomPayload(rng, len));
+    auto f = BfdFrame::Build(TestFrameSpec(GetParam()), RandomPayload(rng, len));
     ASSERT_TRUE(f.ok());
     for (int i = 0; i < 2000; ++i) {
       std::vector<uint8_t> p = RandomPayload(rng, len);
@@ -132,7 +117,7 @@ TEST_P(BfdFramePatch, RandomPayloadsSameLengthIncremental) {
 
 TEST_P(BfdFramePatch, RandomPayloadsChangingLength) {
   std::mt19937 rng(GetParam() ? 8 : 9);
-  auto f = BfdFrame::Build(Spec(GetParam()), RandomPayload(rng, 24));
+  auto f = BfdFrame::Build(TestFrameSpec(GetParam()), RandomPayload(rng, 24));
   ASSERT_TRUE(f.ok());
   for (int i = 0; i < 2000; ++i) {
     const size_t len = 24 + rng() % 29;
@@ -149,7 +134,7 @@ TEST_P(BfdFramePatch, RandomPayloadsChangingLength) {
 TEST_P(BfdFramePatch, ZeroSumPayloadKeepsNonZeroChecksum) {
   // Drive the checksum towards 0, which UDP must send as 0xffff.
   std::mt19937 rng(3);
-  auto f = BfdFrame::Build(Spec(GetParam()), std::vector<uint8_t>(24));
+  auto f = BfdFrame::Build(TestFrameSpec(GetParam()), std::vector<uint8_t>(24));
   ASSERT_TRUE(f.ok());
   for (int i = 0; i < 65536 * 2; ++i) {
     std::vector<uint8_t> p(f->payload().begin(), f->payload().end());
