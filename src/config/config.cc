@@ -167,7 +167,13 @@ void ReadDataplane(Reader& r, const toml::table& t, DataplaneConfig* out) {
     }
   }
   if (const toml::table* x = r.Table(t, "xdp")) {
-    r.OnlyKeys(*x, "[dataplane.xdp]", {"mode", "interfaces"});
+    r.OnlyKeys(*x, "[dataplane.xdp]", {"mode", "interfaces", "tx"});
+    if (auto tx = r.String(*x, "tx")) {
+      if (*tx != "af_xdp" && *tx != "socket") {
+        r.Fail(x->get("tx"), "\"tx\" must be \"af_xdp\" or \"socket\"");
+      }
+      out->xdp.af_xdp_tx = *tx == "af_xdp";
+    }
     if (auto mode = r.String(*x, "mode")) {
       if (*mode != "native" && *mode != "generic") {
         r.Fail(x->get("mode"), "\"mode\" must be \"native\" or \"generic\"");

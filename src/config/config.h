@@ -11,6 +11,7 @@
 
 #include "absl/status/statusor.h"
 #include "src/bfd/auth.h"
+#include "src/config/bgp_config.h"
 #include "src/net/ip_address.h"
 
 namespace strobe::config {
@@ -22,6 +23,7 @@ inline constexpr size_t kMaxWorkers = 16;
 
 struct XdpConfig {
   bool native = true;                   // mode = "native" | "generic"
+  bool af_xdp_tx = true;                // tx = "af_xdp" | "socket"
   std::vector<std::string> interfaces;  // attached besides those of single-hop sessions
 };
 
@@ -62,6 +64,8 @@ struct Config {
   ControlplaneConfig controlplane;
   std::vector<BfdProfile> profiles;
   std::vector<BfdSessionConfig> sessions;
+  BgpConfig bgp;
+  std::vector<PolicyConfig> policies;
 
   // The profile a session uses (built-in defaults when it names none).
   const BfdProfile& ProfileFor(const BfdSessionConfig& session) const;

@@ -1,0 +1,139 @@
+#ifndef STROBE_SRC_CONFIG_BGP_CONFIG_H_
+#define STROBE_SRC_CONFIG_BGP_CONFIG_H_
+
+// The BGP part of the configuration file: [bgp], [[bgp.neighbor]], [[bgp.listen_range]],
+// [[bgp.network]] and [[policy]] (docs/config.md). The key names of the issue are stable; new keys
+// may be added, none renamed. Parsed by config.cc with the rest of the file.
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "src/net/ip_address.h"
+
+namespace strobe::config {
+
+// An IPv4 or IPv6 prefix; host bits are zero (the parser refuses "10.0.0.1/8").
+struct IpPrefix {
+  net::IpAddress address;
+  uint8_t length = 0;
+  friend bool operator==(const IpPrefix&, const IpPrefix&) = default;
+};
+
+// A prefix-list entry: "198.19.255.0/24 ge 32 le 32". Matches a route whose prefix lies inside
+// `prefix` with a length in [ge, le]; without ge/le only the exact length of `prefix`.
+struct PrefixMatch {
+  IpPrefix prefix;
+  uint8_t ge = 0;  // resolved: the prefix length when absent
+  uint8_t le = 0;  // resolved: ge when absent and ge given, else the prefix length
+};
+
+// RFC 1997 community, as "ASN:VALUE" (each 0-65535) or a well-known name ("no-export",
+// "no-advertise", "no-export-subconfed", "blackhole").
+using Community = uint32_t;
+// RFC 8092 large community, as "GLOBAL:LOCAL1:LOCAL2".
+struct LargeCommunity {
+  uint32_t global = 0;
+  uint32_t local1 = 0;
+  uint32_t local2 = 0;
+  friend bool operator==(const LargeCommunity&, const LargeCommunity&) = default;
+};
+
+enum class PolicyAction : uint8_t { kAccept, kReject, kNext };
+
+// One [[policy.term]]: every match condition present must hold (an absent one always holds);
+// a matching term applies its sets and then its action. kNext continues with the next term.
+struct PolicyTerm {
+  std::string name;  // optional, for messages
+  // Matches.
+  std::vector<PrefixMatch> prefixes;                  // any of them
+  std::optional<uint32_t> as_path_length_min;         // inclusive
+  std::optional<uint32_t> as_path_length_max;         // inclusive
+  std::vector<Community> match_communities;           // any of them
+  std::vector<LargeCommunity> match_large_communities;  // any of them
+  // Sets.
+  std::optional<uint32_t> set_local_pref;
+  std::optional<uint32_t> set_med;
+  std::vector<Community> add_communities;
+  std::vector<Community> delete_communities;
+  std::vector<LargeCommunity> add_large_communities;
+  std::vector<LargeCommunity> delete_large_communities;
+  PolicyAction action = PolicyAction::kAccept;
+  int line = 0;
+};
+
+// One [[policy]]: terms in order; a route no term decided gets `default_action` (accept/reject).
+struct PolicyConfig {
+  std::string name;
+  std::vector<PolicyTerm> terms;
+  PolicyAction default_action = PolicyAction::kReject;
+  int line = 0;
+};
+
+enum class MaxPrefixAction : uint8_t { kWarning, kTeardown };
+
+// What a configured neighbor and a listen range have in common.
+struct BgpPeerTemplate {
+  std::string bfd_profile;  // empty: no BFD
+  bool passive = false;     // never connect, only accept
+  std::string md5_password;  // empty: no TCP-MD5 (RFC 2385)
+  bool ttl_security = false;  // GTSM (RFC 5082): send 255, accept only 255 - hops + 1 and up
+  uint8_t multihop_ttl = 0;   // eBGP multihop TTL; 0: directly connected (1 hop)
+  std::vector<std::string> import_policies;  // names of [[policy]]; empty: accept everything
+  std::vector<std::string> export_policies;  // empty: export everything eligible
+  uint16_t hold_time_s = 90;                 // 0 or 3..65535
+  uint16_t connect_retry_s = 120;
+  uint16_t delay_open_s = 0;  // 0: no DelayOpen
+  uint32_t max_prefixes = 0;  // 0: unlimited
+  MaxPrefixAction max_prefixes_action = MaxPrefixAction::kTeardown;
+  bool wait_for_bfd_up = false;  // hold in OpenSent until BFD is Up
+  bool next_hop_self = true;     // for routes re-advertised to this peer
+  bool add_path_receive = false;  // RFC 7911: ask for multiple paths per prefix
+  bool graceful_restart = true;   // RFC 4724 helper mode
+  bool ipv4_unicast = true;       // address families offered (RFC 4760)
+  bool ipv6_unicast = true;
+  bool extended_next_hop = false;  // RFC 8950: IPv4 NLRI over an IPv6 next hop
+};
+
+struct BgpNeighborConfig : BgpPeerTemplate {
+  net::IpAddress address;
+  uint32_t remote_as = 0;
+  net::IpAddress local_address;  // optional source address ("update-source")
+  std::string description;
+  int line = 0;
+};
+
+struct BgpListenRangeConfig : BgpPeerTemplate {
+  IpPrefix prefix;
+  uint32_t remote_as_min = 0;  // remote_as = N or [MIN, MAX]
+  uint32_t remote_as_max = 0;
+  uint32_t max_neighbors = 1024;
+  int line = 0;
+};
+
+struct BgpNetworkConfig {
+  IpPrefix prefix;
+  std::vector<Community> communities;
+  std::vector<LargeCommunity> large_communities;
+  int line = 0;
+};
+
+struct BgpConfig {
+  bool present = false;  // the file has a [bgp] table
+  uint32_t asn = 0;      // required when present; 1..4294967295
+  net::IpAddress router_id;  // required, IPv4 (RFC 6286: any non-zero 32-bit value)
+  std::vector<net::IpAddress> listen = {};  // empty: do not listen (outbound only)
+  uint16_t listen_port = 179;
+  uint32_t max_paths = 16;        // 1..256; 1 disables multipath
+  bool multipath_relax = false;   // equal AS-path length from different neighbor ASes
+  uint16_t hold_time_s = 90;      // defaults for neighbors and ranges that set none
+  uint16_t connect_retry_s = 120;
+  std::vector<BgpNeighborConfig> neighbors;
+  std::vector<BgpListenRangeConfig> listen_ranges;
+  std::vector<BgpNetworkConfig> networks;
+};
+
+}  // namespace strobe::config
+
+#endif  // STROBE_SRC_CONFIG_BGP_CONFIG_H_
