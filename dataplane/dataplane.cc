@@ -1,5 +1,6 @@
 #include "dataplane/dataplane.h"
 
+#include <net/if.h>
 #include <sys/eventfd.h>
 #include <sys/random.h>
 #include <unistd.h>
@@ -53,6 +54,9 @@ absl::StatusOr<std::unique_ptr<Dataplane>> Dataplane::Create(const config::Confi
     if (!fp.ok()) return fp.status();
     dp->xdp_ = std::move(*fp);
     for (auto& w : dp->workers_) w->AttachXdp(dp->xdp_.get());
+    if (config.dataplane.xdp.af_xdp_tx) {
+      if (absl::Status s = dp->OpenAfXdp(options.interfaces); !s.ok()) return s;
+    }
   }
 
   // Each session lives on the worker its key hashes to, as the control plane will compute too.
@@ -121,6 +125,47 @@ void Dataplane::Detach() {
 
 void Dataplane::Tick() {
   region_.header()->heartbeat_ns.store(MonotonicNowNs(), std::memory_order_release);
+  PollNeighbors();
+}
+
+absl::Status Dataplane::OpenAfXdp(const std::vector<std::string>& interfaces) {
+  bool any = false;
+  for (auto& w : workers_) {
+    for (const std::string& name : interfaces) {
+      AfXdpTx::Options options;
+      options.ifname = name;
+      options.queue_id = static_cast<uint32_t>(w->index());
+      absl::StatusOr<std::unique_ptr<AfXdpTx>> tx = AfXdpTx::Open(options);
+      if (!tx.ok()) {
+        // A queue this interface lacks (a single-queue veth with two workers): that worker's
+        // sessions there use their kernel sockets, as with tx = "socket".
+        STROBE_LOG(kWarning,
+                   "worker %d: no AF_XDP socket on %s queue %d (%s); its sessions there transmit "
+                   "through kernel sockets",
+                   w->index(), name, w->index(), std::string(tx.status().message()));
+        continue;
+      }
+      STROBE_LOG(kInfo, "worker %d: AF_XDP transmission on %s queue %d%s", w->index(), name,
+                 w->index(), (*tx)->need_wakeup() ? "" : " (no need_wakeup: kicks every flush)");
+      w->AddAfXdpTx(static_cast<int>(if_nametoindex(name.c_str())), std::move(*tx));
+      any = true;
+    }
+  }
+  if (!any) return absl::OkStatus();
+  absl::StatusOr<std::unique_ptr<NeighborWatch>> watch = NeighborWatch::Open();
+  if (!watch.ok()) return watch.status();
+  neighbors_ = std::move(*watch);
+  PollNeighbors();  // the initial dump, before any worker runs
+  return absl::OkStatus();
+}
+
+// Tick runs at least every 100 ms: a new neighbour reaches the frame templates within that, and
+// until then the session keeps transmitting through its kernel socket.
+void Dataplane::PollNeighbors() {
+  if (neighbors_ == nullptr) return;
+  std::vector<NeighborUpdate> updates = neighbors_->Poll();
+  if (updates.empty()) return;
+  for (auto& w : workers_) w->RunOnWorker([&] { w->ApplyNeighborUpdates(updates); });
 }
 
 absl::Status Dataplane::Start() {
@@ -166,11 +211,11 @@ absl::StatusOr<nlohmann::json> Dataplane::HandleCommand(const std::string& comma
   if (command == "show bfd counters") {
     nlohmann::json workers = nlohmann::json::array();
     for (auto& w : workers_) w->RunOnWorker([&] { workers.push_back(w->CountersJson()); });
-    nlohmann::json total = {
-        {"rx_packets", 0}, {"tx_packets", 0}, {"tx_errors", 0}, {"sessions", 0}};
+    nlohmann::json total = {{"rx_packets", 0}, {"tx_packets", 0}, {"tx_errors", 0},
+                            {"tx_af_xdp", 0},  {"sessions", 0}};
     nlohmann::json drops = nlohmann::json::object();
     for (const auto& w : workers) {
-      for (const char* key : {"rx_packets", "tx_packets", "tx_errors", "sessions"}) {
+      for (const char* key : {"rx_packets", "tx_packets", "tx_errors", "tx_af_xdp", "sessions"}) {
         total[key] = total[key].get<uint64_t>() + w[key].get<uint64_t>();
       }
       for (const auto& [reason, count] : w["rx_dropped"].items()) {

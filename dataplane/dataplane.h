@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "dataplane/neighbor_watch.h"
 #include "dataplane/worker.h"
 #include "dataplane/xdp_fastpath.h"
 #include "src/config/config.h"
@@ -40,9 +41,14 @@ class Dataplane {
 
  private:
   Dataplane() = default;
+  // Opens worker i's AF_XDP socket on queue i of every XDP interface.
+  absl::Status OpenAfXdp(const std::vector<std::string>& interfaces);
+  void PollNeighbors();
 
   ipc::ShmRegion region_;
   std::unique_ptr<XdpFastPath> xdp_;  // the `xdp` backend only; outlives nothing of the workers
+  // AF_XDP transmission only: neighbour and link MACs for the workers' frame templates.
+  std::unique_ptr<NeighborWatch> neighbors_;
   int events_doorbell_fd_ = -1;
   std::vector<std::unique_ptr<Worker>> workers_;
   std::string backend_;

@@ -174,6 +174,7 @@ void Worker::Stop() {
       Apply(*slot, slot->session.SetAdminDown(true, now), now);
       Transmit(*slot, now);
     }
+    FlushAfXdp();
     if (events_.attached()) events_.Publish();
   });
   stop_.store(true, std::memory_order_release);
@@ -204,6 +205,7 @@ void Worker::Run() {
   while (!stop_.load(std::memory_order_acquire)) {
     int64_t now = MonotonicNowNs();
     wheel_->Advance(now, [this, now](timer::TimerNode* node) { OnTimer(node, now); });
+    FlushAfXdp();  // one kick per socket for every frame of this tick
     if (area_ != nullptr) {
       ProcessCommands();
       RefreshCounters(now);
@@ -285,6 +287,7 @@ bool Worker::InterfaceMatches(Slot& slot, int ifindex) {
   // The interface may have been re-created since we resolved it: look again, once.
   const int now_index = static_cast<int>(if_nametoindex(slot.spec.key.interface.c_str()));
   ifnames_.erase(ifindex);  // the name cache may be stale too
+  if (slot.ifindex != now_index) slot.frame.reset();
   slot.ifindex = now_index;
   return now_index != 0 && now_index == ifindex;
 }
@@ -357,22 +360,6 @@ void Worker::OnTimer(timer::TimerNode* node, int64_t now_ns) {
     XdpRefreshRx(slot);  // packets absorbed in the kernel count as received
     Apply(slot, slot.session.OnDetectionTimer(now_ns), now_ns);
   }
-}
-
-void Worker::Transmit(Slot& slot, int64_t now_ns) {
-  uint8_t buffer[bfd::kMaxPacketLen];
-  uint32_t actions = 0;
-  const size_t length = slot.session.OnTxTimer(now_ns, buffer, &actions);
-  if (length > 0) {
-    if (send(slot.tx_fd, buffer, length, MSG_DONTWAIT) == static_cast<ssize_t>(length)) {
-      ++counters_.tx_packets;
-    } else {
-      // ENETUNREACH before the address exists, ECONNREFUSED after an ICMP error: keep going.
-      ++counters_.tx_errors;
-      ++slot.tx_errors;
-    }
-  }
-  Apply(slot, actions, now_ns);
 }
 
 void Worker::Apply(Slot& slot, uint32_t actions, int64_t now_ns) {

@@ -18,6 +18,8 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
+#include "dataplane/af_xdp_tx.h"
+#include "dataplane/neighbor_watch.h"
 #include "dataplane/rx_packet.h"
 #include "dataplane/xdp_fastpath.h"
 #include "src/bfd/session.h"
@@ -51,6 +53,9 @@ struct WorkerCounters {
   uint64_t rx_packets = 0;  // datagrams read from the listeners or handed over
   uint64_t tx_packets = 0;
   uint64_t tx_errors = 0;
+  uint64_t tx_af_xdp = 0;         // of tx_packets: sent from a prebuilt frame over AF_XDP
+  uint64_t tx_af_xdp_full = 0;    // AF_XDP ring full even after a flush: sent by socket instead
+  uint64_t tx_frame_errors = 0;   // a frame template could not be built or patched
   uint64_t handed_off = 0;                                 // received here, owned by another worker
   uint64_t rx_dropped[STROBE_BFD_DROP_REASON_COUNT] = {};  // every drop, attributed or not
   uint64_t events_published = 0;
@@ -70,6 +75,13 @@ class Worker {
   // The `xdp` backend: every worker keeps its sessions' entries in the program's array; the
   // receiving worker also drains the ring buffer of interesting packets.
   void AttachXdp(XdpFastPath* fast_path) { xdp_ = fast_path; }
+  // AF_XDP transmission on interface `ifindex` (this worker's own socket and queue). Before
+  // Start(). Sessions on other interfaces, multihop sessions and sessions not Up transmit through
+  // their kernel UDP socket.
+  void AddAfXdpTx(int ifindex, std::unique_ptr<AfXdpTx> tx);
+  // On the worker thread (or before Start()): neighbour and link MAC changes from the control
+  // thread's NeighborWatch.
+  void ApplyNeighborUpdates(const std::vector<NeighborUpdate>& updates);
   // Every worker, so the receiving one can hand packets to their owners.
   void SetPeers(std::vector<Worker*> peers) { peers_ = std::move(peers); }
 
@@ -107,6 +119,10 @@ class Worker {
   void OnTimer(timer::TimerNode* node, int64_t now_ns);
   void Apply(Slot& slot, uint32_t actions, int64_t now_ns);
   void Transmit(Slot& slot, int64_t now_ns);
+  // AF_XDP transmission (worker_tx.cc).
+  bool TransmitAfXdp(Slot& slot, std::span<const uint8_t> payload);
+  bool BuildFrame(Slot& slot, std::span<const uint8_t> payload);
+  void FlushAfXdp();
   void Drop(Slot* slot, strobe_bfd_drop_reason reason);
   Slot* FindByDiscriminator(uint32_t discriminator);
   bool InterfaceMatches(Slot& slot, int ifindex);
@@ -153,6 +169,10 @@ class Worker {
   };
   SpscQueue<Task*> tasks_{64};
   XdpFastPath* xdp_ = nullptr;
+  absl::flat_hash_map<int, std::unique_ptr<AfXdpTx>> af_xdp_;  // by ifindex
+  std::vector<AfXdpTx*> af_xdp_dirty_;                         // queued since the last flush
+  absl::flat_hash_map<std::pair<int, net::IpAddress>, MacAddress> neighbors_;
+  absl::flat_hash_map<int, MacAddress> link_macs_;
   ipc::WorkerArea* area_ = nullptr;
   ipc::ShmRingProducer<ipc::EventRecord> events_;
   ipc::ShmRingConsumer<ipc::CommandRecord> commands_;

@@ -4,6 +4,9 @@
 // One session as a worker holds it: the FSM, its socket and its two timers. Private to the
 // worker's .cc files.
 
+#include <memory>
+
+#include "dataplane/bfd_frame.h"
 #include "dataplane/worker.h"
 
 namespace strobe::dataplane {
@@ -24,6 +27,11 @@ struct Worker::Slot {
   timer::TimerNode detect_timer;
   int64_t last_detection_latency_ns = 0;
   uint64_t tx_errors = 0;
+  // AF_XDP: the prebuilt frame (addresses resolved) and the socket it goes out on; both reset
+  // when the neighbour's or the interface's MAC changes.
+  std::unique_ptr<BfdFrame> frame;
+  AfXdpTx* frame_tx = nullptr;
+  bool last_tx_af_xdp = false;
 };
 
 }  // namespace strobe::dataplane

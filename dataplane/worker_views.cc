@@ -75,6 +75,7 @@ void Worker::AppendSessionsJson(nlohmann::json* out,
         {"rx_dropped_in_kernel", kernel_dropped},
         {"rx_to_user", s.counters().rx_packets},
         {"tx_errors", slot->tx_errors},
+        {"tx_path", slot->last_tx_af_xdp ? "af_xdp" : "socket"},
         {"worker", index_},
     };
     if (filter(j)) out->push_back(std::move(j));
@@ -90,6 +91,17 @@ nlohmann::json Worker::CountersJson() const {
     sessions_by_state[std::string(bfd::StateName(slot->session.state()))] =
         sessions_by_state[std::string(bfd::StateName(slot->session.state()))].get<int>() + 1;
   }
+  nlohmann::json af_xdp = nlohmann::json::array();
+  for (const auto& [ifindex, tx] : af_xdp_) {
+    const AfXdpTx::Counters& c = tx->counters();
+    af_xdp.push_back({{"ifindex", ifindex},
+                      {"queued", c.queued},
+                      {"completed", c.completed},
+                      {"ring_full", c.ring_full},
+                      {"kicks", c.kicks},
+                      {"kick_errors", c.kick_errors},
+                      {"in_flight", tx->in_flight()}});
+  }
   return {
       {"worker", index_},
       {"core", core_},
@@ -99,6 +111,11 @@ nlohmann::json Worker::CountersJson() const {
       {"rx_packets", counters_.rx_packets},
       {"tx_packets", counters_.tx_packets},
       {"tx_errors", counters_.tx_errors},
+      {"tx_af_xdp", counters_.tx_af_xdp},
+      {"tx_af_xdp_full", counters_.tx_af_xdp_full},
+      {"tx_frame_errors", counters_.tx_frame_errors},
+      {"af_xdp", af_xdp},
+      {"neighbors_known", neighbors_.size()},
       {"handed_off", counters_.handed_off},
       {"events_published", counters_.events_published},
       {"events_overflowed", counters_.events_overflowed},

@@ -14,6 +14,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import lab  # noqa: E402
+import strobe as strobe_mod  # noqa: E402
 from strobe import WORKERS, Strobe, check, frr_counters  # noqa: E402
 
 SLOW, FAST = 100, 20
@@ -24,7 +25,7 @@ def main() -> int:
     lab.require_root_tools(bird=False, tshark=False)
     with lab.Lab() as L:
         edge, frr = L.ns("edge"), L.ns("frr")
-        link = L.link(edge, frr, v6=False)
+        link = L.link(edge, frr, v6=False, queues=len(WORKERS))  # an AF_XDP queue per worker
         base = ipaddress.ip_address(link.v4_a)  # 198.18.N.1 on the edge
         locals_ = [str(base + 9 + i) for i in range(SLOW + FAST)]  # .10 .. .129
         for a in locals_:
@@ -92,6 +93,13 @@ def main() -> int:
             check(counters["workers"][0]["handed_off"] > 0, "no packet was handed over")
             print(f"sessions per worker {per_worker}; worker 0 handed over "
                   f"{counters['workers'][0]['handed_off']} packets")
+        if strobe_mod.BACKEND == "xdp":
+            # Each worker sends its Up sessions' packets over its own AF_XDP socket (queue).
+            per_worker = [w["tx_af_xdp"] for w in counters["workers"]]
+            check(all(n > 0 for n in per_worker), f"AF_XDP frames per worker: {per_worker}")
+            check(all(s["tx_path"] == "af_xdp" for s in after_strobe.values()),
+                  "a session transmits through its kernel socket")
+            print(f"AF_XDP frames per worker: {per_worker}")
         drops = counters["rx_dropped"]
         if any(drops.values()):
             failures.append(f"strobe dropped packets: { {k: v for k, v in drops.items() if v} }")

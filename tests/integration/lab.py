@@ -402,9 +402,10 @@ class Lab:
         return run(prefix + list(argv), check=check, timeout=timeout, input=input)
 
     def veth(self, ns_a: str, ns_b: str, *, up: bool = True,
-             mtu: int | None = None) -> Link:
+             mtu: int | None = None, queues: int = 1) -> Link:
         """Create a veth pair sv<pid>a<n> (in ns_a) <-> sv<pid>b<n> (in ns_b),
-        created directly inside the namespaces; no addresses."""
+        created directly inside the namespaces; no addresses. `queues` TX and
+        RX queues per end (one AF_XDP socket per queue and worker)."""
         self._check_open()
         n = _next()
         p = self.pid % 100000
@@ -412,8 +413,9 @@ class Lab:
         assert len(if_a) <= 15 and len(if_b) <= 15
         link = Link(n, ns_a, if_a, ns_b, if_b)
         self.links.append(link)
-        run([self._ip, "link", "add", if_a, "netns", ns_a, "type", "veth",
-             "peer", "name", if_b, "netns", ns_b])
+        q = ["numtxqueues", str(queues), "numrxqueues", str(queues)] if queues > 1 else []
+        run([self._ip, "link", "add", if_a, "netns", ns_a, *q, "type", "veth",
+             "peer", "name", if_b, "netns", ns_b, *q])
         for ns, ifn in ((ns_a, if_a), (ns_b, if_b)):
             if mtu:
                 run([self._ip, "-n", ns, "link", "set", ifn, "mtu", str(mtu)])
@@ -422,11 +424,11 @@ class Lab:
         return link
 
     def link(self, ns_a: str, ns_b: str, *, v4: bool = True, v6: bool = True,
-             wait: bool = True, mtu: int | None = None) -> Link:
+             wait: bool = True, mtu: int | None = None, queues: int = 1) -> Link:
         """veth() plus addresses for link N: 198.18.N.1/24 and .2/24 (N > 255
         continues in 198.19.0.0/16), 2001:db8:<N hex>::1/64 and ::2/64 (nodad);
         waits for carrier and non-tentative IPv6 unless wait=False."""
-        link = self.veth(ns_a, ns_b, up=True, mtu=mtu)
+        link = self.veth(ns_a, ns_b, up=True, mtu=mtu, queues=queues)
         n = link.index
         if v4:
             if n > 511:

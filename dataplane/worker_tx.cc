@@ -1,0 +1,134 @@
+// A worker's transmit path. A single-hop session that is Up on an interface where this worker
+// has an AF_XDP socket sends from its prebuilt frame: the BFD payload is patched in (RFC 1624
+// incremental checksum), the frame is copied into the socket's UMEM, and the whole tick's frames
+// are published with one producer store and at most one kick (FlushAfXdp, after the wheel has
+// fired). Everything else goes through the session's kernel UDP socket: bootstrap and Down
+// sessions (so the kernel resolves and refreshes the neighbour itself), multihop sessions,
+// interfaces without a socket, and any frame AF_XDP cannot take.
+
+#include <sys/socket.h>
+
+#include <algorithm>
+#include <cstring>
+
+#include "dataplane/worker.h"
+#include "dataplane/worker_slot.h"
+#include "src/common/logging.h"
+
+namespace strobe::dataplane {
+
+void Worker::AddAfXdpTx(int ifindex, std::unique_ptr<AfXdpTx> tx) {
+  af_xdp_[ifindex] = std::move(tx);
+}
+
+void Worker::Transmit(Slot& slot, int64_t now_ns) {
+  uint8_t buffer[bfd::kMaxPacketLen];
+  uint32_t actions = 0;
+  const size_t length = slot.session.OnTxTimer(now_ns, buffer, &actions);
+  if (length > 0) {
+    const std::span<const uint8_t> payload(buffer, length);
+    slot.last_tx_af_xdp = TransmitAfXdp(slot, payload);
+    if (slot.last_tx_af_xdp) {
+      ++counters_.tx_packets;
+      ++counters_.tx_af_xdp;
+    } else if (send(slot.tx_fd, buffer, length, MSG_DONTWAIT) == static_cast<ssize_t>(length)) {
+      ++counters_.tx_packets;
+    } else {
+      // ENETUNREACH before the address exists, ECONNREFUSED after an ICMP error: keep going.
+      ++counters_.tx_errors;
+      ++slot.tx_errors;
+    }
+  }
+  Apply(slot, actions, now_ns);
+}
+
+bool Worker::TransmitAfXdp(Slot& slot, std::span<const uint8_t> payload) {
+  if (af_xdp_.empty() || slot.spec.key.multihop || slot.session.state() != bfd::State::kUp) {
+    return false;
+  }
+  if (slot.frame == nullptr) {
+    if (!BuildFrame(slot, payload)) return false;
+  } else if (!slot.frame->Patch(payload).ok()) {
+    ++counters_.tx_frame_errors;
+    slot.frame.reset();
+    return false;
+  }
+  AfXdpTx* tx = slot.frame_tx;
+  if (!tx->Queue(slot.frame->bytes())) {
+    // Every frame is queued or in flight: publish and reap, then try once more.
+    tx->Flush();
+    if (!tx->Queue(slot.frame->bytes())) {
+      ++counters_.tx_af_xdp_full;
+      return false;
+    }
+  }
+  // A handful of sockets per worker: a linear search beats a set.
+  if (std::find(af_xdp_dirty_.begin(), af_xdp_dirty_.end(), tx) == af_xdp_dirty_.end()) {
+    af_xdp_dirty_.push_back(tx);
+  }
+  return true;
+}
+
+bool Worker::BuildFrame(Slot& slot, std::span<const uint8_t> payload) {
+  auto tx = af_xdp_.find(slot.ifindex);
+  if (tx == af_xdp_.end()) return false;
+  auto link = link_macs_.find(slot.ifindex);
+  auto neighbor = neighbors_.find({slot.ifindex, slot.spec.key.peer});
+  if (link == link_macs_.end() || neighbor == neighbors_.end()) return false;
+  BfdFrameSpec spec;
+  spec.src_mac = link->second;
+  spec.dst_mac = neighbor->second;
+  spec.ipv6 = slot.spec.key.peer.is_v6();
+  spec.src_ip = slot.spec.key.local.bytes();
+  spec.dst_ip = slot.spec.key.peer.bytes();
+  spec.src_port = slot.source_port;
+  spec.multihop = false;
+  absl::StatusOr<BfdFrame> frame = BfdFrame::Build(spec, payload);
+  if (!frame.ok()) {
+    ++counters_.tx_frame_errors;
+    return false;
+  }
+  slot.frame = std::make_unique<BfdFrame>(*frame);
+  slot.frame_tx = tx->second.get();
+  return true;
+}
+
+void Worker::FlushAfXdp() {
+  for (AfXdpTx* tx : af_xdp_dirty_) tx->Flush();
+  af_xdp_dirty_.clear();
+}
+
+void Worker::ApplyNeighborUpdates(const std::vector<NeighborUpdate>& updates) {
+  if (af_xdp_.empty()) return;
+  for (const NeighborUpdate& u : updates) {
+    if (!af_xdp_.contains(u.ifindex)) continue;
+    const bool is_link = u.kind == NeighborUpdate::Kind::kLink;
+    if (is_link) {
+      auto it = link_macs_.find(u.ifindex);
+      if (u.usable && it != link_macs_.end() && it->second == u.mac) continue;
+      if (u.usable) {
+        link_macs_[u.ifindex] = u.mac;
+      } else {
+        link_macs_.erase(u.ifindex);
+      }
+    } else {
+      const std::pair<int, net::IpAddress> key{u.ifindex, u.address};
+      auto it = neighbors_.find(key);
+      if (u.usable && it != neighbors_.end() && it->second == u.mac) continue;
+      if (u.usable) {
+        neighbors_[key] = u.mac;
+      } else {
+        neighbors_.erase(key);
+      }
+    }
+    // Rebuild the frames this changes at their next transmission.
+    for (auto& slot : slots_) {
+      if (slot && slot->frame != nullptr && slot->ifindex == u.ifindex &&
+          (is_link || slot->spec.key.peer == u.address)) {
+        slot->frame.reset();
+      }
+    }
+  }
+}
+
+}  // namespace strobe::dataplane
