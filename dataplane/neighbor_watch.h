@@ -32,9 +32,11 @@ struct NeighborUpdate {
   net::IpAddress address;  // kNeighbor only
   MacAddress mac{};
   // kNeighbor: the kernel holds a link-layer address it would use itself (REACHABLE, STALE,
-  // DELAY, PROBE, PERMANENT, NOARP). False when resolution FAILED. A deleted entry or one still
-  // INCOMPLETE produces no update: its last known address stays good until the kernel learns
-  // another (a peer that changes its MAC announces itself by ARP/ND, which the kernel records).
+  // DELAY, PROBE, PERMANENT, NOARP). False when resolution FAILED (`ip neigh del` also fails the
+  // entry first). A deletion alone (the garbage collector removing a STALE entry that only
+  // AF_XDP used, so the kernel saw no use) or an INCOMPLETE entry produces no update: the last
+  // known address stays good until the kernel learns another (a peer that changes its MAC
+  // announces itself by ARP/ND, which the kernel records and reports).
   bool usable = false;
 
   friend bool operator==(const NeighborUpdate&, const NeighborUpdate&) = default;
