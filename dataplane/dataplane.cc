@@ -196,7 +196,23 @@ absl::StatusOr<nlohmann::json> Dataplane::HandleCommand(const std::string& comma
       return true;
     };
     nlohmann::json sessions = nlohmann::json::array();
-    for (auto& w : workers_) w->RunOnWorker([&] { w->AppendSessionsJson(&sessions, filter); });
+    // Copied in chunks, so no worker is held off its timers for long; JSON is built here.
+    constexpr size_t kChunk = 512;
+    std::vector<SessionSnapshot> snapshots;
+    const int64_t now = MonotonicNowNs();
+    for (auto& w : workers_) {
+      for (size_t next = 0, end = 1; next < end;) {
+        w->RunOnWorker([&] {
+          next = w->SnapshotSessions(next, kChunk, &snapshots);
+          end = w->slot_count();
+        });
+        for (const SessionSnapshot& snapshot : snapshots) {
+          nlohmann::json j = SessionJson(snapshot, now);
+          if (filter(j)) sessions.push_back(std::move(j));
+        }
+        snapshots.clear();
+      }
+    }
     std::sort(sessions.begin(), sessions.end(),
               [](const nlohmann::json& a, const nlohmann::json& b) {
                 return std::tie(a["peer"], a["local"], a["interface"]) <
@@ -211,8 +227,8 @@ absl::StatusOr<nlohmann::json> Dataplane::HandleCommand(const std::string& comma
   if (command == "show bfd counters") {
     nlohmann::json workers = nlohmann::json::array();
     for (auto& w : workers_) w->RunOnWorker([&] { workers.push_back(w->CountersJson()); });
-    nlohmann::json total = {{"rx_packets", 0}, {"tx_packets", 0}, {"tx_errors", 0},
-                            {"tx_af_xdp", 0},  {"sessions", 0}};
+    nlohmann::json total = {
+        {"rx_packets", 0}, {"tx_packets", 0}, {"tx_errors", 0}, {"tx_af_xdp", 0}, {"sessions", 0}};
     nlohmann::json drops = nlohmann::json::object();
     for (const auto& w : workers) {
       for (const char* key : {"rx_packets", "tx_packets", "tx_errors", "tx_af_xdp", "sessions"}) {

@@ -167,8 +167,8 @@ std::vector<NeighborUpdate> NeighborWatch::Poll() {
       break;  // EAGAIN: nothing more for now
     }
     int remaining = static_cast<int>(n);
-    for (const nlmsghdr* m = reinterpret_cast<const nlmsghdr*>(buffer);
-         mnl_nlmsg_ok(m, remaining); m = mnl_nlmsg_next(m, &remaining)) {
+    for (const nlmsghdr* m = reinterpret_cast<const nlmsghdr*>(buffer); mnl_nlmsg_ok(m, remaining);
+         m = mnl_nlmsg_next(m, &remaining)) {
       if (m->nlmsg_type == NLMSG_DONE || m->nlmsg_type == NLMSG_ERROR) {
         if (m->nlmsg_seq == seq_ && dump_in_progress_) {
           dump_in_progress_ = false;

@@ -49,18 +49,38 @@ struct SessionSpec {
   bool configured = false;  // from the configuration file (a client cannot delete it)
 };
 
+// One session copied on its worker's thread (a memcpy-sized pause), turned into JSON on the
+// control thread: a `show` of 10,000 sessions must not hold the worker off its timers.
+struct SessionSnapshot {
+  SessionSpec spec;
+  bfd::Session session;
+  uint16_t source_port = 0;
+  int64_t last_detection_latency_ns = 0;
+  uint64_t tx_errors = 0;
+  bool tx_af_xdp = false;
+  uint64_t rx_absorbed_in_kernel = 0;
+  uint64_t rx_dropped_in_kernel = 0;
+  int worker = 0;
+};
+// The `show bfd sessions` object of a snapshot (docs/architecture.md lists the stable keys).
+nlohmann::json SessionJson(const SessionSnapshot& snapshot, int64_t now_ns);
+
 struct WorkerCounters {
   uint64_t rx_packets = 0;  // datagrams read from the listeners or handed over
   uint64_t tx_packets = 0;
   uint64_t tx_errors = 0;
-  uint64_t tx_af_xdp = 0;         // of tx_packets: sent from a prebuilt frame over AF_XDP
-  uint64_t tx_af_xdp_full = 0;    // AF_XDP ring full even after a flush: sent by socket instead
-  uint64_t tx_frame_errors = 0;   // a frame template could not be built or patched
-  uint64_t handed_off = 0;                                 // received here, owned by another worker
+  uint64_t tx_af_xdp = 0;        // of tx_packets: sent from a prebuilt frame over AF_XDP
+  uint64_t tx_af_xdp_full = 0;   // AF_XDP ring full even after a flush: sent by socket instead
+  uint64_t tx_frame_errors = 0;  // a frame template could not be built or patched
+  uint64_t handed_off = 0;       // received here, owned by another worker
   uint64_t rx_dropped[STROBE_BFD_DROP_REASON_COUNT] = {};  // every drop, attributed or not
   uint64_t events_published = 0;
   uint64_t events_overflowed = 0;  // did not fit in the events ring: marked dirty instead
   uint64_t commands = 0;
+  // How late timers fire (now - deadline when the wheel hands them out): a worker that cannot
+  // keep up shows it here before any session flaps.
+  int64_t timer_late_max_ns = 0;
+  uint64_t timers_late_1ms = 0;  // fired more than 1 ms after their deadline
 };
 
 class Worker {
@@ -97,9 +117,11 @@ class Worker {
   // queue has a single producer).
   void RunOnWorker(std::function<void()> fn);
 
-  // On the worker thread (inside RunOnWorker): JSON views for show commands.
-  void AppendSessionsJson(nlohmann::json* out,
-                          const std::function<bool(const nlohmann::json&)>& filter) const;
+  // On the worker thread (inside RunOnWorker): copies at most `max` sessions, starting at slot
+  // index `from`, into `out`; returns the slot index to continue from (slot count when done).
+  size_t SnapshotSessions(size_t from, size_t max, std::vector<SessionSnapshot>* out) const;
+  size_t slot_count() const { return slots_.size(); }
+  // On the worker thread: the counters view.
   nlohmann::json CountersJson() const;
   // Sets the admin state of the sessions to `peer`; returns how many matched.
   int SetAdminDown(const net::IpAddress& peer, bool admin_down);

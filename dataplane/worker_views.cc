@@ -1,5 +1,6 @@
-// JSON views of a worker's sessions and counters, for the control socket. Runs on the worker's
-// thread (through Worker::RunOnWorker), so it reads the sessions without locks.
+// Views of a worker's sessions and counters for the control socket. Snapshots and counters are
+// taken on the worker's thread (through Worker::RunOnWorker), so they read without locks; the
+// session JSON is built from the snapshots on the control thread.
 
 #include "dataplane/worker.h"
 #include "dataplane/worker_slot.h"
@@ -18,68 +19,83 @@ nlohmann::json DropsJson(const uint64_t (&drops)[STROBE_BFD_DROP_REASON_COUNT]) 
 
 }  // namespace
 
-void Worker::AppendSessionsJson(nlohmann::json* out,
-                                const std::function<bool(const nlohmann::json&)>& filter) const {
-  const int64_t now = MonotonicNowNs();
-  for (const auto& slot : slots_) {
-    if (!slot) continue;
-    const bfd::Session& s = slot->session;
-    const ipc::SessionKey& c = slot->spec.key;
+size_t Worker::SnapshotSessions(size_t from, size_t max, std::vector<SessionSnapshot>* out) const {
+  size_t i = from;
+  for (size_t copied = 0; i < slots_.size() && copied < max; ++i) {
+    const Slot* slot = slots_[i].get();
+    if (slot == nullptr) continue;
     const strobe_xdp_session* xdp = XdpEntry(*slot);
-    const uint64_t absorbed = xdp != nullptr ? xdp->rx_absorbed : 0;
-    const uint64_t kernel_dropped = xdp != nullptr ? xdp->rx_dropped : 0;
-    const double since_change_s = static_cast<double>(now - s.last_state_change_ns()) / kNsPerSec;
-    nlohmann::json j = {
-        // Stable keys (issue contract).
-        {"peer", c.peer.ToString()},
-        {"local", c.local.ToString()},
-        {"interface", c.interface},
-        {"multihop", c.multihop},
-        {"state", bfd::StateName(s.state())},
-        {"local_discriminator", s.local_discriminator()},
-        {"remote_discriminator", s.remote_discriminator()},
-        {"local_diag", static_cast<int>(s.local_diag())},
-        {"remote_diag", static_cast<int>(s.remote_diag())},
-        {"tx_interval_us", s.tx_interval_us()},
-        {"rx_interval_us", s.rx_interval_us()},
-        {"detect_mult", s.detect_mult()},
-        {"detect_time_us", s.detection_time_ns() / kNsPerUs},
-        {"last_detection_latency_us", slot->last_detection_latency_ns / kNsPerUs},
-        {"uptime_s", s.state() == bfd::State::kUp ? static_cast<int64_t>(since_change_s) : 0},
-        {"up_transitions", s.counters().up_transitions},
-        {"down_transitions", s.counters().down_transitions},
-        {"rx_packets", s.counters().rx_packets + absorbed},
-        {"tx_packets", s.counters().tx_packets},
-        {"rx_dropped", DropsJson(s.counters().rx_dropped)},
-        // Also shown by FRR's `show bfd peers`.
-        {"downtime_s", s.state() != bfd::State::kUp ? static_cast<int64_t>(since_change_s) : 0},
-        {"remote_state", bfd::StateName(s.remote_state())},
-        {"local_diag_text", bfd::DiagName(s.local_diag())},
-        {"remote_diag_text", bfd::DiagName(s.remote_diag())},
-        {"profile", slot->spec.profile_name},
-        {"passive", s.params().passive},
-        {"auth_type",
-         bfd::AuthTypeName(s.params().auth ? s.params().auth->type : bfd::AuthType::kNone)},
-        {"desired_min_tx_us", s.desired_min_tx_us()},
-        {"required_min_rx_us", s.required_min_rx_us()},
-        {"required_min_echo_rx_us", 0},
-        {"remote_detect_mult", s.remote_detect_mult()},
-        {"remote_desired_min_tx_us", s.remote_desired_min_tx_us()},
-        {"remote_required_min_rx_us", s.remote_min_rx_us()},
-        {"remote_demand", s.remote_demand()},
-        {"poll_in_progress", s.poll_in_progress()},
-        {"poll_sequences", s.counters().poll_sequences},
-        {"source_port", slot->source_port},
-        {"configured", slot->spec.configured},
-        {"rx_absorbed_in_kernel", absorbed},
-        {"rx_dropped_in_kernel", kernel_dropped},
-        {"rx_to_user", s.counters().rx_packets},
-        {"tx_errors", slot->tx_errors},
-        {"tx_path", slot->last_tx_af_xdp ? "af_xdp" : "socket"},
-        {"worker", index_},
-    };
-    if (filter(j)) out->push_back(std::move(j));
+    out->push_back(SessionSnapshot{
+        .spec = slot->spec,
+        .session = slot->session,
+        .source_port = slot->source_port,
+        .last_detection_latency_ns = slot->last_detection_latency_ns,
+        .tx_errors = slot->tx_errors,
+        .tx_af_xdp = slot->last_tx_af_xdp,
+        .rx_absorbed_in_kernel = xdp != nullptr ? xdp->rx_absorbed : 0,
+        .rx_dropped_in_kernel = xdp != nullptr ? xdp->rx_dropped : 0,
+        .worker = index_,
+    });
+    ++copied;
   }
+  return i;
+}
+
+nlohmann::json SessionJson(const SessionSnapshot& snapshot, int64_t now) {
+  const bfd::Session& s = snapshot.session;
+  const ipc::SessionKey& c = snapshot.spec.key;
+  const uint64_t absorbed = snapshot.rx_absorbed_in_kernel;
+  const uint64_t kernel_dropped = snapshot.rx_dropped_in_kernel;
+  const double since_change_s = static_cast<double>(now - s.last_state_change_ns()) / kNsPerSec;
+  return {
+      // Stable keys (issue contract).
+      {"peer", c.peer.ToString()},
+      {"local", c.local.ToString()},
+      {"interface", c.interface},
+      {"multihop", c.multihop},
+      {"state", bfd::StateName(s.state())},
+      {"local_discriminator", s.local_discriminator()},
+      {"remote_discriminator", s.remote_discriminator()},
+      {"local_diag", static_cast<int>(s.local_diag())},
+      {"remote_diag", static_cast<int>(s.remote_diag())},
+      {"tx_interval_us", s.tx_interval_us()},
+      {"rx_interval_us", s.rx_interval_us()},
+      {"detect_mult", s.detect_mult()},
+      {"detect_time_us", s.detection_time_ns() / kNsPerUs},
+      {"last_detection_latency_us", snapshot.last_detection_latency_ns / kNsPerUs},
+      {"uptime_s", s.state() == bfd::State::kUp ? static_cast<int64_t>(since_change_s) : 0},
+      {"up_transitions", s.counters().up_transitions},
+      {"down_transitions", s.counters().down_transitions},
+      {"rx_packets", s.counters().rx_packets + absorbed},
+      {"tx_packets", s.counters().tx_packets},
+      {"rx_dropped", DropsJson(s.counters().rx_dropped)},
+      // Also shown by FRR's `show bfd peers`.
+      {"downtime_s", s.state() != bfd::State::kUp ? static_cast<int64_t>(since_change_s) : 0},
+      {"remote_state", bfd::StateName(s.remote_state())},
+      {"local_diag_text", bfd::DiagName(s.local_diag())},
+      {"remote_diag_text", bfd::DiagName(s.remote_diag())},
+      {"profile", snapshot.spec.profile_name},
+      {"passive", s.params().passive},
+      {"auth_type",
+       bfd::AuthTypeName(s.params().auth ? s.params().auth->type : bfd::AuthType::kNone)},
+      {"desired_min_tx_us", s.desired_min_tx_us()},
+      {"required_min_rx_us", s.required_min_rx_us()},
+      {"required_min_echo_rx_us", 0},
+      {"remote_detect_mult", s.remote_detect_mult()},
+      {"remote_desired_min_tx_us", s.remote_desired_min_tx_us()},
+      {"remote_required_min_rx_us", s.remote_min_rx_us()},
+      {"remote_demand", s.remote_demand()},
+      {"poll_in_progress", s.poll_in_progress()},
+      {"poll_sequences", s.counters().poll_sequences},
+      {"source_port", snapshot.source_port},
+      {"configured", snapshot.spec.configured},
+      {"rx_absorbed_in_kernel", absorbed},
+      {"rx_dropped_in_kernel", kernel_dropped},
+      {"rx_to_user", s.counters().rx_packets},
+      {"tx_errors", snapshot.tx_errors},
+      {"tx_path", snapshot.tx_af_xdp ? "af_xdp" : "socket"},
+      {"worker", snapshot.worker},
+  };
 }
 
 nlohmann::json Worker::CountersJson() const {
@@ -112,6 +128,8 @@ nlohmann::json Worker::CountersJson() const {
       {"tx_packets", counters_.tx_packets},
       {"tx_errors", counters_.tx_errors},
       {"tx_af_xdp", counters_.tx_af_xdp},
+      {"timer_late_max_us", counters_.timer_late_max_ns / 1000},
+      {"timers_late_1ms", counters_.timers_late_1ms},
       {"tx_af_xdp_full", counters_.tx_af_xdp_full},
       {"tx_frame_errors", counters_.tx_frame_errors},
       {"af_xdp", af_xdp},

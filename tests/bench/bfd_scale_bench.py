@@ -1,0 +1,185 @@
+#!/usr/bin/env python3
+"""Scale ladder: the largest number of BFD sessions held Up for H seconds with zero false Down.
+
+Two parties on one veth pair, one core each: side A is a strobe-dataplane (one worker pinned to
+core 0); side B is either a second strobe-dataplane (one worker on core 1) or FRR bfdd (pinned to
+core 1). For each interval (ms, detect multiplier 3) the ladder tries the given session counts in
+order and stops at the first that fails. A step passes when every session comes Up, the Poll
+Sequences to the fast interval finish, and during the hold no session on either side leaves Up.
+
+Strobe <-> Strobe: A holds K addresses and B holds K addresses, and every pair (a_i, b_j) is one
+session, K = ceil(sqrt(N)) (the pairs beyond N are left out), so N sessions need only 2K
+neighbours. Strobe <-> FRR: FRR 8.4 refuses a second session to the same peer address on one
+interface, so B (FRR) holds one address and A one address per session.
+
+Output: one line per step and a summary table. Usage (root):
+  tests/bench/bfd_scale_bench.py [--peer strobe|frr] [--backend xdp|socket]
+      [--intervals 50,10,3.3] [--ladder 1000,2000,5000,10000] [--hold-s 60]
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "tests/integration"))
+import lab  # noqa: E402
+import strobe as strobe_mod  # noqa: E402
+from strobe import Strobe  # noqa: E402
+
+
+def addresses(base: int, count: int) -> list[str]:
+    """198.19.<base + i // 250>.<1 + i % 250>: up to 250 per /24, all inside 198.19.0.0/16."""
+    return [f"198.19.{base + i // 250}.{1 + i % 250}" for i in range(count)]
+
+
+def add_addresses(L: lab.Lab, ns: str, ifname: str, addrs: list[str]) -> None:
+    L.exec(ns, ["ip", "-batch", "-"],
+           input="".join(f"addr add {a}/16 dev {ifname}\n" for a in addrs))
+
+
+def summary(strobe: Strobe) -> dict:
+    """Counts by state and the total of down transitions, from `show bfd sessions`."""
+    ss = strobe.sessions()
+    return {"count": len(ss), "up": sum(s["state"] == "up" for s in ss),
+            "polling": sum(s["poll_in_progress"] for s in ss),
+            "downs": sum(s["down_transitions"] for s in ss),
+            "af_xdp": sum(s.get("tx_path") == "af_xdp" for s in ss),
+            "slow": sum(s["tx_interval_us"] >= 1_000_000 for s in ss)}
+
+
+def cpu_times() -> dict[str, tuple[int, int]]:
+    """Per core: (busy, total) jiffies from /proc/stat."""
+    out = {}
+    for line in open("/proc/stat"):
+        if line.startswith("cpu") and line[3].isdigit():
+            v = list(map(int, line.split()[1:]))
+            out[line.split()[0]] = (sum(v) - v[3] - v[4], sum(v))
+    return out
+
+
+def diagnostics(strobe: Strobe) -> dict:
+    c = strobe.counters()
+    w = c["workers"][0]
+    return {"xdp": {k: c["xdp"][k] for k in ("absorbed", "to_user", "ring_full")} if "xdp" in c
+            else None, "tx_af_xdp_full": w.get("tx_af_xdp_full"),
+            "timer_late_max_us": w.get("timer_late_max_us"), "timers_late_1ms":
+            w.get("timers_late_1ms"),
+            "tx_errors": c["tx_errors"], "drops": {k: v for k, v in c["rx_dropped"].items() if v}}
+
+
+def frr_summary(L: lab.Lab, ns: str) -> dict:
+    peers = L.frr_json(ns, "show bfd peers counters json")
+    status = L.frr_json(ns, "show bfd peers json")
+    return {"count": len(status), "up": sum(p["status"] == "up" for p in status),
+            "downs": sum(p["session-down"] for p in peers)}
+
+
+def step(peer: str, backend: str, sessions: int, interval_ms: float, hold_s: int) -> dict:
+    us = int(round(interval_ms * 1000))
+    profile = [{"name": "p", "desired_min_tx_us": us, "required_min_rx_us": us,
+                "detect_mult": 3}]
+    result = {"peer": peer, "backend": backend, "sessions": sessions, "interval_ms": interval_ms,
+              "ok": False}
+    with lab.Lab() as L:
+        ns_a, ns_b = L.ns("a"), L.ns("b")
+        link = L.link(ns_a, ns_b, v4=False, v6=False)
+        strobe_mod.BACKEND = backend
+        if peer == "strobe":
+            k = math.ceil(math.sqrt(sessions))
+            a_addrs, b_addrs = addresses(0, k), addresses(128, k)
+            pairs = [(a, b) for a in a_addrs for b in b_addrs][:sessions]
+        else:
+            a_addrs, b_addrs = addresses(0, sessions), ["198.19.255.254"]
+            pairs = [(a, b_addrs[0]) for a in a_addrs]
+        add_addresses(L, ns_a, link.if_a, a_addrs)
+        add_addresses(L, ns_b, link.if_b, b_addrs)
+        t_start = time.monotonic()
+        side_a = Strobe(L, ns_a, profile, [
+            {"peer": b, "local": a, "interface": link.if_a, "profile": "p"} for a, b in pairs],
+            workers=[0], name="a")
+        if peer == "strobe":
+            side_b = Strobe(L, ns_b, profile, [
+                {"peer": a, "local": b, "interface": link.if_b, "profile": "p"}
+                for a, b in pairs], workers=[1], name="b")
+
+            def b_summary() -> dict:
+                return summary(side_b)
+        else:
+            conf = ["bfd", " profile p", f"  transmit-interval {max(10, us // 1000)}",
+                    f"  receive-interval {max(10, us // 1000)}", "  detect-multiplier 3", " !"]
+            for a, b in pairs:
+                conf += [f" peer {a} local-address {b} interface {link.if_b}", "  profile p",
+                         " !"]
+            inst = L.start_frr(ns_b, "\n".join(conf) + "\n", timeout_s=120)
+            for p in inst.procs.values():
+                lab.run(["taskset", "-a", "-p", "-c", "1", str(p.pid)])
+
+            def b_summary() -> dict:
+                return frr_summary(L, ns_b)
+        try:
+            lab.wait_until(lambda: (s := summary(side_a))["up"] == sessions and
+                           s["polling"] == 0 and s["slow"] == 0, 180,
+                           what=f"{sessions} sessions Up at {interval_ms} ms", interval_s=1.0)
+            lab.wait_until(lambda: b_summary()["up"] == sessions, 60,
+                           what="the peer's sessions Up", interval_s=1.0)
+        except lab.WaitTimeout as e:
+            result["error"] = f"bring-up: {e}"
+            result["a"] = summary(side_a)
+            return result
+        result["bring_up_s"] = round(time.monotonic() - t_start, 1)
+        a0, b0, c0 = summary(side_a), b_summary(), cpu_times()
+        time.sleep(hold_s)  # the hold itself is the measurement
+        a1, b1, c1 = summary(side_a), b_summary(), cpu_times()
+        result["core_busy_pct"] = {c: round(100.0 * (c1[c][0] - c0[c][0]) /
+                                            max(1, c1[c][1] - c0[c][1]), 1) for c in c1}
+        result.update({
+            "a_false_downs": a1["downs"] - a0["downs"], "b_false_downs": b1["downs"] - b0["downs"],
+            "a_up_at_end": a1["up"], "b_up_at_end": b1["up"], "a_af_xdp": a1["af_xdp"]})
+        result["a_diag"] = diagnostics(side_a)
+        for ns, ifn in ((ns_a, link.if_a), (ns_b, link.if_b)):
+            stats = L.exec(ns, ["ethtool", "-S", ifn], check=False).stdout
+            result[f"ethtool_{ifn}"] = {k.strip(): int(v) for k, v in
+                                        (line.split(":") for line in stats.splitlines()[1:]
+                                         if ":" in line) if v.strip().isdigit() and int(v)}
+        if peer == "strobe":
+            result["b_diag"] = diagnostics(side_b)
+        result["ok"] = (result["a_false_downs"] == 0 and result["b_false_downs"] == 0 and
+                        a1["up"] == sessions and b1["up"] == sessions)
+        return result
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--peer", choices=["strobe", "frr"], default="strobe")
+    ap.add_argument("--backend", choices=["xdp", "socket"], default="xdp")
+    ap.add_argument("--intervals", default="50,10,3.3")
+    ap.add_argument("--ladder", default="1000,2000,5000,10000")
+    ap.add_argument("--hold-s", type=int, default=60)
+    a = ap.parse_args()
+    lab.require_root_tools(bird=False, tshark=False, frr=a.peer == "frr")
+    print(f"scale ladder: strobe ({a.backend}, core 0) <-> {a.peer} (core 1), hold {a.hold_s} s, "
+          f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}", flush=True)
+    best: dict[float, int] = {}
+    first_fail: dict[float, int] = {}
+    for interval in [float(x) for x in a.intervals.split(",")]:
+        for n in [int(x) for x in a.ladder.split(",")]:
+            r = step(a.peer, a.backend, n, interval, a.hold_s)
+            print(r, flush=True)
+            if not r["ok"]:
+                first_fail[interval] = n
+                break
+            best[interval] = n
+    print(f"\n| interval x3 | held {a.hold_s} s, zero false Down | first failing step |")
+    print("|---|---|---|")
+    for interval in [float(x) for x in a.intervals.split(",")]:
+        print(f"| {interval:g} ms | {best.get(interval, 0)} | {first_fail.get(interval, '-')} |")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
