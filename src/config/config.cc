@@ -1,7 +1,5 @@
 #include "src/config/config.h"
 
-#include <toml++/toml.h>
-
 #include <filesystem>
 #include <fstream>
 #include <set>
@@ -10,119 +8,13 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "src/config/reader.h"
 
 namespace strobe::config {
 namespace {
 
 constexpr uint32_t kMinIntervalUs = 1'000;       // 1 ms: below RFC 7419's 3.3 ms
 constexpr uint32_t kMaxIntervalUs = 60'000'000;  // 60 s
-
-// Collects the first error with its location; every accessor is a no-op once one is set.
-class Reader {
- public:
-  explicit Reader(std::string source) : source_(std::move(source)) {}
-
-  bool failed() const { return !error_.empty(); }
-  absl::Status status() const {
-    return failed() ? absl::InvalidArgumentError(error_) : absl::OkStatus();
-  }
-
-  void Fail(const toml::node* where, std::string_view message) {
-    if (failed()) return;
-    const int line = where != nullptr ? static_cast<int>(where->source().begin.line) : 0;
-    error_ = line > 0 ? absl::StrCat(source_, ":", line, ": ", std::string(message))
-                      : absl::StrCat(source_, ": ", std::string(message));
-  }
-
-  // Refuses keys of `table` not in `allowed` (a typo must not be silently ignored).
-  void OnlyKeys(const toml::table& table, std::string_view table_name,
-                std::initializer_list<std::string_view> allowed) {
-    for (const auto& [key, node] : table) {
-      bool ok = false;
-      for (std::string_view a : allowed) ok = ok || key.str() == a;
-      if (!ok) {
-        Fail(&node, absl::StrCat("unknown key \"", std::string(key.str()), "\" in ",
-                                 std::string(table_name)));
-      }
-    }
-  }
-
-  std::optional<std::string> String(const toml::table& t, std::string_view key) {
-    const toml::node* n = t.get(key);
-    if (n == nullptr || failed()) return std::nullopt;
-    if (!n->is_string()) {
-      Fail(n, absl::StrCat("\"", std::string(key), "\" must be a string"));
-      return std::nullopt;
-    }
-    return n->as_string()->get();
-  }
-
-  std::optional<bool> Bool(const toml::table& t, std::string_view key) {
-    const toml::node* n = t.get(key);
-    if (n == nullptr || failed()) return std::nullopt;
-    if (!n->is_boolean()) {
-      Fail(n, absl::StrCat("\"", std::string(key), "\" must be true or false"));
-      return std::nullopt;
-    }
-    return n->as_boolean()->get();
-  }
-
-  std::optional<int64_t> Int(const toml::table& t, std::string_view key, int64_t min, int64_t max) {
-    const toml::node* n = t.get(key);
-    if (n == nullptr || failed()) return std::nullopt;
-    if (!n->is_integer()) {
-      Fail(n, absl::StrCat("\"", std::string(key), "\" must be an integer"));
-      return std::nullopt;
-    }
-    const int64_t v = n->as_integer()->get();
-    if (v < min || v > max) {
-      Fail(n, absl::StrCat("\"", std::string(key), "\" = ", v, " is out of range [", min, ", ", max,
-                           "]"));
-      return std::nullopt;
-    }
-    return v;
-  }
-
-  std::optional<net::IpAddress> Address(const toml::table& t, std::string_view key) {
-    std::optional<std::string> s = String(t, key);
-    if (!s) return std::nullopt;
-    absl::StatusOr<net::IpAddress> a = net::IpAddress::Parse(*s);
-    if (!a.ok()) {
-      Fail(t.get(key),
-           absl::StrCat("\"", std::string(key), "\": ", std::string(a.status().message())));
-      return std::nullopt;
-    }
-    return *a;
-  }
-
-  // An array of tables (`[[name]]`), or nothing.
-  const toml::array* TableArray(const toml::table& t, std::string_view key,
-                                std::string_view full_name) {
-    const toml::node* n = t.get(key);
-    if (n == nullptr || failed()) return nullptr;
-    const toml::array* a = n->as_array();
-    if (a == nullptr || !a->is_array_of_tables()) {
-      Fail(n, absl::StrCat("\"", std::string(key), "\" must be an array of tables ([[",
-                           std::string(full_name), "]])"));
-      return nullptr;
-    }
-    return a;
-  }
-
-  const toml::table* Table(const toml::table& t, std::string_view key) {
-    const toml::node* n = t.get(key);
-    if (n == nullptr || failed()) return nullptr;
-    if (!n->is_table()) {
-      Fail(n, absl::StrCat("\"", std::string(key), "\" must be a table"));
-      return nullptr;
-    }
-    return n->as_table();
-  }
-
- private:
-  std::string source_;
-  std::string error_;
-};
 
 const BfdProfile& DefaultProfile() {
   static const BfdProfile* profile = new BfdProfile{.name = "default"};
@@ -291,7 +183,7 @@ absl::StatusOr<Config> ParseConfig(std::string_view text, std::string_view sourc
     return absl::InvalidArgumentError(absl::StrCat(
         std::string(source_name), ":", e.source().begin.line, ": ", std::string(e.description())));
   }
-  r.OnlyKeys(root, "the top level", {"dataplane", "controlplane", "bfd"});
+  r.OnlyKeys(root, "the top level", {"dataplane", "controlplane", "bfd", "bgp", "policy"});
   if (const toml::table* t = r.Table(root, "dataplane")) ReadDataplane(r, *t, &config.dataplane);
   if (const toml::table* t = r.Table(root, "controlplane")) {
     r.OnlyKeys(*t, "[controlplane]", {"control_socket"});
@@ -338,6 +230,10 @@ absl::StatusOr<Config> ParseConfig(std::string_view text, std::string_view sourc
       }
     }
   }
+  // Policies before [bgp], whose neighbors name them; the dataplane validates these sections
+  // with the rest and uses none of them.
+  ReadPolicies(r, root, &config);
+  ReadBgp(r, root, &config);
   if (r.failed()) return r.status();
   return config;
 }

@@ -157,6 +157,95 @@ TEST(ConfigExampleTest, DocsExampleParsesWithEveryField) {
   EXPECT_GT(plain.line, v6.line);
 }
 
+TEST(ConfigExampleTest, DocsExampleHasTheBgpSections) {
+  absl::StatusOr<Config> config = ParseConfig(ExampleFromDocs(), "docs/config.md");
+  ASSERT_TRUE(config.ok()) << config.status();
+
+  ASSERT_EQ(config->policies.size(), 3u);
+  const PolicyConfig& from_nodes = config->policies[0];
+  EXPECT_EQ(from_nodes.name, "from-nodes");
+  EXPECT_EQ(from_nodes.default_action, PolicyAction::kReject);
+  ASSERT_EQ(from_nodes.terms.size(), 4u);
+  EXPECT_EQ(from_nodes.terms[0].name, "no-blackhole");
+  EXPECT_EQ(from_nodes.terms[0].match_communities, std::vector<Community>{kCommunityBlackhole});
+  EXPECT_EQ(from_nodes.terms[0].action, PolicyAction::kReject);
+  const PolicyTerm& tag = from_nodes.terms[1];
+  EXPECT_EQ(tag.name, "tag-vips");
+  ASSERT_EQ(tag.prefixes.size(), 2u);
+  EXPECT_EQ(tag.prefixes[0].prefix.ToString(), "198.19.255.0/24");
+  EXPECT_EQ(tag.prefixes[0].ge, 24);
+  EXPECT_EQ(tag.prefixes[0].le, 32);
+  EXPECT_EQ(tag.prefixes[1].prefix.ToString(), "2001:db8:ff::/48");
+  EXPECT_EQ(tag.prefixes[1].ge, 64);
+  EXPECT_EQ(tag.prefixes[1].le, 128);
+  EXPECT_EQ(tag.as_path_length_min, 1u);
+  EXPECT_EQ(tag.as_path_length_max, 2u);
+  EXPECT_EQ(tag.add_communities, std::vector<Community>{64512u << 16 | 200});
+  EXPECT_EQ(tag.delete_communities, std::vector<Community>{64512u << 16 | 300});
+  EXPECT_EQ(tag.action, PolicyAction::kNext);
+  const PolicyTerm& preferred = from_nodes.terms[2];
+  EXPECT_EQ(preferred.match_large_communities, (std::vector<LargeCommunity>{{64512, 1, 2}}));
+  EXPECT_EQ(preferred.set_local_pref, 200u);
+  EXPECT_EQ(preferred.action, PolicyAction::kAccept);
+  const PolicyTerm& to_upstream = config->policies[1].terms[0];
+  EXPECT_EQ(config->policies[1].name, "to-upstream");
+  EXPECT_EQ(to_upstream.set_med, 10u);
+  EXPECT_EQ(to_upstream.add_large_communities, (std::vector<LargeCommunity>{{64512, 0, 1}}));
+  EXPECT_EQ(to_upstream.delete_large_communities, (std::vector<LargeCommunity>{{64512, 1, 2}}));
+  EXPECT_EQ(config->policies[2].name, "nothing");
+  EXPECT_TRUE(config->policies[2].terms.empty());
+
+  const BgpConfig& bgp = config->bgp;
+  EXPECT_TRUE(bgp.present);
+  EXPECT_EQ(bgp.asn, 64512u);
+  EXPECT_EQ(bgp.router_id, Ip("198.18.0.1"));
+  EXPECT_EQ(bgp.listen, (std::vector<net::IpAddress>{Ip("0.0.0.0"), Ip("::")}));
+  EXPECT_EQ(bgp.listen_port, 179);
+  EXPECT_EQ(bgp.max_paths, 16u);
+  EXPECT_TRUE(bgp.multipath_relax);
+  EXPECT_EQ(bgp.hold_time_s, 90);
+  EXPECT_EQ(bgp.connect_retry_s, 120);
+
+  ASSERT_EQ(bgp.neighbors.size(), 2u);
+  const BgpNeighborConfig& upstream = bgp.neighbors[0];
+  EXPECT_EQ(upstream.address, Ip("198.18.0.2"));
+  EXPECT_EQ(upstream.remote_as, 64513u);
+  EXPECT_EQ(upstream.local_address, Ip("198.18.0.1"));
+  EXPECT_EQ(upstream.description, "upstream router");
+  EXPECT_EQ(upstream.bfd_profile, "fast");
+  EXPECT_EQ(upstream.md5_password, "bgp-s3cret");
+  EXPECT_TRUE(upstream.ttl_security);
+  EXPECT_TRUE(upstream.import_policies.empty());
+  EXPECT_EQ(upstream.export_policies, std::vector<std::string>{"to-upstream"});
+  EXPECT_EQ(upstream.hold_time_s, 9);
+  EXPECT_EQ(upstream.connect_retry_s, 10);
+  EXPECT_EQ(upstream.max_prefixes, 10000u);
+  EXPECT_EQ(upstream.max_prefixes_action, MaxPrefixAction::kTeardown);
+  EXPECT_TRUE(upstream.wait_for_bfd_up);
+  const BgpNeighborConfig& far = bgp.neighbors[1];
+  EXPECT_EQ(far.address, Ip("2001:db8:ffff::2"));
+  EXPECT_EQ(far.multihop_ttl, 3);
+  EXPECT_EQ(far.bfd_profile, "wan");
+  EXPECT_EQ(far.hold_time_s, 90);  // [bgp]'s
+
+  ASSERT_EQ(bgp.listen_ranges.size(), 1u);
+  const BgpListenRangeConfig& nodes = bgp.listen_ranges[0];
+  EXPECT_EQ(nodes.prefix.ToString(), "198.18.2.0/24");
+  EXPECT_EQ(nodes.remote_as_min, 64600u);
+  EXPECT_EQ(nodes.remote_as_max, 64699u);
+  EXPECT_EQ(nodes.max_neighbors, 256u);
+  EXPECT_EQ(nodes.import_policies, std::vector<std::string>{"from-nodes"});
+  EXPECT_EQ(nodes.export_policies, std::vector<std::string>{"nothing"});
+  EXPECT_EQ(nodes.hold_time_s, 30);
+  EXPECT_EQ(nodes.connect_retry_s, 120);
+
+  ASSERT_EQ(bgp.networks.size(), 1u);
+  EXPECT_EQ(bgp.networks[0].prefix.ToString(), "198.19.255.1/32");
+  EXPECT_EQ(bgp.networks[0].communities,
+            (std::vector<Community>{64512u << 16 | 100, kCommunityNoExport}));
+  EXPECT_EQ(bgp.networks[0].large_communities, (std::vector<LargeCommunity>{{64512, 0, 1}}));
+}
+
 // --- Defaults ---
 
 TEST(ConfigTest, EmptyFileGivesDefaults) {
