@@ -32,7 +32,8 @@ absl::StatusOr<std::unique_ptr<Dataplane>> Dataplane::Create(const config::Confi
   dp->events_doorbell_fd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
   if (dp->events_doorbell_fd_ < 0) return absl::InternalError("eventfd");
   for (int i = 0; i < worker_count; ++i) {
-    dp->workers_.push_back(std::make_unique<Worker>(i, config.dataplane.workers[i], worker_count));
+    dp->workers_.push_back(std::make_unique<Worker>(i, config.dataplane.workers[i], worker_count,
+                                                    config.dataplane.realtime_priority));
     dp->workers_.back()->AttachShm(dp->region_.worker(static_cast<uint32_t>(i)),
                                    dp->events_doorbell_fd_);
   }

@@ -85,7 +85,8 @@ struct WorkerCounters {
 
 class Worker {
  public:
-  Worker(int index, int core, int worker_count);
+  // realtime_priority > 0 runs the thread SCHED_FIFO at that priority (1-99).
+  Worker(int index, int core, int worker_count, int realtime_priority = 0);
   ~Worker();
 
   // Before Start(): the shared-memory area and the doorbell to ring when the consumer sleeps,
@@ -175,6 +176,7 @@ class Worker {
   const int index_;
   const int core_;
   const int worker_count_;
+  const int realtime_priority_;
   std::vector<Worker*> peers_;
   std::vector<std::unique_ptr<Slot>> slots_;  // index = session table entry
   std::vector<uint32_t> free_slots_;
@@ -199,6 +201,7 @@ class Worker {
   ipc::ShmRingProducer<ipc::EventRecord> events_;
   ipc::ShmRingConsumer<ipc::CommandRecord> commands_;
   int64_t next_counters_epoch_ns_ = 0;
+  int64_t run_started_ns_ = 0;
   int epoll_fd_ = -1;
   int wake_fd_ = -1;
   std::atomic<bool> stop_{false};

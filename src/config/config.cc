@@ -22,7 +22,9 @@ const BfdProfile& DefaultProfile() {
 }
 
 void ReadDataplane(Reader& r, const toml::table& t, DataplaneConfig* out) {
-  r.OnlyKeys(t, "[dataplane]", {"backend", "workers", "control_socket", "xdp"});
+  r.OnlyKeys(t, "[dataplane]",
+             {"backend", "workers", "control_socket", "xdp", "realtime_priority"});
+  if (auto v = r.Int(t, "realtime_priority", 0, 99)) out->realtime_priority = static_cast<int>(*v);
   if (auto backend = r.String(t, "backend")) {
     if (*backend == "dpdk") {
       r.Fail(t.get("backend"), absl::StrCat("backend \"", *backend,

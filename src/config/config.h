@@ -31,6 +31,7 @@ struct DataplaneConfig {
   std::string backend = "socket";
   XdpConfig xdp;
   std::vector<int> workers = {0};  // cores the workers are pinned to
+  int realtime_priority = 0;       // SCHED_FIFO priority of the workers; 0: normal scheduling
   std::string control_socket = std::string(kDefaultDataplaneSocket);
 };
 

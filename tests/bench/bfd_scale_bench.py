@@ -15,6 +15,7 @@ interface, so B (FRR) holds one address and A one address per session.
 Output: one line per step and a summary table. Usage (root):
   tests/bench/bfd_scale_bench.py [--peer strobe|frr] [--backend xdp|socket]
       [--intervals 50,10,3.3] [--ladder 1000,2000,5000,10000] [--hold-s 60]
+      [--realtime-priority P]   (SCHED_FIFO workers, [dataplane] realtime_priority)
 """
 
 from __future__ import annotations
@@ -79,12 +80,14 @@ def frr_summary(L: lab.Lab, ns: str) -> dict:
             "downs": sum(p["session-down"] for p in peers)}
 
 
-def step(peer: str, backend: str, sessions: int, interval_ms: float, hold_s: int) -> dict:
+def step(peer: str, backend: str, sessions: int, interval_ms: float, hold_s: int,
+         realtime_priority: int = 0) -> dict:
     us = int(round(interval_ms * 1000))
     profile = [{"name": "p", "desired_min_tx_us": us, "required_min_rx_us": us,
                 "detect_mult": 3}]
     result = {"peer": peer, "backend": backend, "sessions": sessions, "interval_ms": interval_ms,
               "ok": False}
+    extra = {"realtime_priority": realtime_priority}
     with lab.Lab() as L:
         ns_a, ns_b = L.ns("a"), L.ns("b")
         link = L.link(ns_a, ns_b, v4=False, v6=False)
@@ -101,11 +104,11 @@ def step(peer: str, backend: str, sessions: int, interval_ms: float, hold_s: int
         t_start = time.monotonic()
         side_a = Strobe(L, ns_a, profile, [
             {"peer": b, "local": a, "interface": link.if_a, "profile": "p"} for a, b in pairs],
-            workers=[0], name="a")
+            workers=[0], name="a", dataplane=extra)
         if peer == "strobe":
             side_b = Strobe(L, ns_b, profile, [
                 {"peer": a, "local": b, "interface": link.if_b, "profile": "p"}
-                for a, b in pairs], workers=[1], name="b")
+                for a, b in pairs], workers=[1], name="b", dataplane=extra)
 
             def b_summary() -> dict:
                 return summary(side_b)
@@ -160,15 +163,17 @@ def main() -> int:
     ap.add_argument("--intervals", default="50,10,3.3")
     ap.add_argument("--ladder", default="1000,2000,5000,10000")
     ap.add_argument("--hold-s", type=int, default=60)
+    ap.add_argument("--realtime-priority", type=int, default=0)
     a = ap.parse_args()
     lab.require_root_tools(bird=False, tshark=False, frr=a.peer == "frr")
-    print(f"scale ladder: strobe ({a.backend}, core 0) <-> {a.peer} (core 1), hold {a.hold_s} s, "
+    print(f"scale ladder: strobe ({a.backend}, core 0, realtime priority {a.realtime_priority}) "
+          f"<-> {a.peer} (core 1), hold {a.hold_s} s, "
           f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}", flush=True)
     best: dict[float, int] = {}
     first_fail: dict[float, int] = {}
     for interval in [float(x) for x in a.intervals.split(",")]:
         for n in [int(x) for x in a.ladder.split(",")]:
-            r = step(a.peer, a.backend, n, interval, a.hold_s)
+            r = step(a.peer, a.backend, n, interval, a.hold_s, a.realtime_priority)
             print(r, flush=True)
             if not r["ok"]:
                 first_fail[interval] = n

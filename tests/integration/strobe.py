@@ -38,10 +38,12 @@ def toml_value(v: Any) -> str:
 
 
 def make_config(socket: str, profiles: Iterable[dict], sessions: Iterable[dict],
-                workers: Iterable[int] = (0,)) -> str:
-    """The TOML text of a dataplane config (docs/config.md)."""
+                workers: Iterable[int] = (0,), dataplane: dict | None = None) -> str:
+    """The TOML text of a dataplane config (docs/config.md); `dataplane` adds [dataplane] keys."""
     out = ["[dataplane]", f"backend = {toml_value(BACKEND)}",
-           f"workers = {toml_value(list(workers))}", f"control_socket = {toml_value(socket)}", ""]
+           f"workers = {toml_value(list(workers))}", f"control_socket = {toml_value(socket)}"]
+    out += [f"{k} = {toml_value(v)}" for k, v in (dataplane or {}).items()]
+    out.append("")
     for p in profiles:
         out.append("[[bfd.profile]]")
         out += [f"{k} = {toml_value(v)}" for k, v in p.items()]
@@ -57,7 +59,8 @@ class Strobe:
     """One strobe-dataplane in a namespace."""
 
     def __init__(self, L: lab.Lab, ns: str, profiles: Iterable[dict], sessions: Iterable[dict],
-                 workers: Iterable[int] | None = None, name: str = "strobe") -> None:
+                 workers: Iterable[int] | None = None, name: str = "strobe",
+                 dataplane: dict | None = None) -> None:
         workers = WORKERS if workers is None else workers
         self.lab = L
         self.ns = ns
@@ -65,7 +68,8 @@ class Strobe:
         d.mkdir(parents=True, exist_ok=True)
         self.socket = str(d / "strobe.sock")
         self.config_path = d / "strobe.toml"
-        self.config_path.write_text(make_config(self.socket, profiles, sessions, workers))
+        self.config_path.write_text(make_config(self.socket, profiles, sessions, workers,
+                                                dataplane))
         self.log = d / "dataplane.log"
         self.proc = L.spawn(ns, [DATAPLANE, "--config", str(self.config_path)], self.log,
                             desc=f"strobe-dataplane@{ns}")

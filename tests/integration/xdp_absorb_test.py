@@ -31,7 +31,16 @@ def main() -> int:
                      "required_min_rx_us": INTERVAL_US, "detect_mult": 3}]
         sessions = [{"peer": BIRD_ADDR, "local": a, "interface": link.if_a, "profile": "p300"}
                     for a in locals_]
-        strobe = Strobe(L, edge, profiles, sessions)
+        # The worker runs SCHED_FIFO (realtime_priority), as an appliance sharing its cores would.
+        strobe = Strobe(L, edge, profiles, sessions, dataplane={"realtime_priority": 20})
+        threads = Path(f"/proc/{strobe.proc.pid}/task")
+        worker = [t for t in threads.iterdir() if (t / "comm").read_text().strip() == "strobe-w0"]
+        check(len(worker) == 1, "no strobe-w0 thread")
+        policy = (worker[0] / "sched").read_text()
+        check(any(line.split()[:1] == ["policy"] and line.split()[-1] == "1"
+                  for line in policy.splitlines()), f"strobe-w0 is not SCHED_FIFO:\n{policy}")
+        check((worker[0] / "stat").read_text().rsplit(")", 1)[1].split()[37] == "20",  # rt_priority
+              "strobe-w0 does not run at realtime priority 20")
         strobe.wait_all("up", 60, count=SESSIONS)
         lab.wait_until(lambda: all(not s["poll_in_progress"] for s in strobe.sessions()), 20,
                        what="every Poll Sequence finished")

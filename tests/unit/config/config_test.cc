@@ -348,6 +348,7 @@ TEST(ConfigTest, RangeLimitsAreInclusive) {
   absl::StatusOr<Config> config = Parse(R"(
 [dataplane]
 workers = [0, 4095, 7]
+realtime_priority = 99
 
 [[bfd.profile]]
 name = "min"
@@ -365,6 +366,7 @@ auth = { type = "keyed-md5", key_id = 255, secret = "x" }
 )");
   ASSERT_TRUE(config.ok()) << config.status();
   EXPECT_EQ(config->dataplane.workers, (std::vector<int>{0, 4095, 7}));
+  EXPECT_EQ(config->dataplane.realtime_priority, 99);
   ASSERT_EQ(config->profiles.size(), 2u);
   EXPECT_EQ(config->profiles[0].desired_min_tx_us, 1000u);
   EXPECT_EQ(config->profiles[0].required_min_rx_us, 1000u);
@@ -655,6 +657,16 @@ workers = [4096]
 workers = ["0"]
 )",
      2, "core numbers (0-4095)"},
+    {"RealtimePriorityTooHigh", R"(
+[dataplane]
+realtime_priority = 100
+)",
+     2, "\"realtime_priority\" = 100 is out of range [0, 99]"},
+    {"UnknownXdpTx", R"(
+[dataplane.xdp]
+tx = "dpdk"
+)",
+     2, "\"tx\" must be \"af_xdp\" or \"socket\""},
     {"RelativeControlSocket", R"(
 [dataplane]
 control_socket = "run/strobe/strobe.sock"
