@@ -9,12 +9,15 @@
 
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "controlplane/strobectl/bgp_views.h"
 #include "controlplane/strobectl/table.h"
 #include "src/config/config.h"
 #include "src/ipc/control_protocol.h"
 
 DEFINE_string(config, "", "The appliance's TOML file: the control sockets are read from it.");
-DEFINE_string(socket, "", "The dataplane's control socket (overrides --config).");
+DEFINE_string(socket, "",
+              "The control socket of the daemon the command is for (overrides --config): "
+              "strobe-dataplane for bfd commands, strobe-bgpd for bgp commands.");
 DEFINE_bool(json, false, "Print the daemon's JSON reply instead of a table.");
 DEFINE_int32(timeout_ms, 5000, "How long to wait for the daemon's reply.");
 
@@ -29,7 +32,7 @@ constexpr int kExitUsage = 2;
 
 const char kUsage[] =
     "strobectl [--config FILE | --socket PATH] [--json] COMMAND\n\n"
-    "Commands:\n"
+    "BFD commands (strobe-dataplane):\n"
     "  show bfd sessions [state STATE] [interface IF] [peer ADDR]\n"
     "                               every BFD session, one line each\n"
     "  show bfd session PEER [local ADDR] [interface IF] [multihop]\n"
@@ -37,10 +40,22 @@ const char kUsage[] =
     "  show bfd counters            packets, errors and drops by reason, per worker\n"
     "  set bfd session PEER admin-down|up\n"
     "                               administratively disable or enable the sessions to PEER\n\n"
-    "With --config the control socket is read from [dataplane] control_socket; otherwise\n"
-    "--socket, or the default /run/strobe/strobe.sock. --json prints the reply as JSON (stable\n"
-    "keys, documented in docs/config.md and docs/architecture.md). Exit status: 0 on success,\n"
-    "1 when the daemon is unreachable or refuses, 2 on a usage error.";
+    "BGP commands (strobe-bgpd):\n"
+    "  show bgp summary             every neighbor, one line each, like FRR's show bgp summary\n"
+    "  show bgp neighbors [ADDR]    neighbors in detail: state, capabilities, counters,\n"
+    "                               last NOTIFICATION sent and received, BFD\n"
+    "  show bgp routes [PREFIX|ADDR]\n"
+    "                               the Loc-RIB: every path, best (>) and multipath (=);\n"
+    "                               an address shows the longest prefix covering it\n"
+    "  clear bgp neighbor ADDR|* [soft in|out]\n"
+    "                               reset the session (Cease/Administrative Reset), or ask for\n"
+    "                               the neighbor's routes again (soft in: ROUTE-REFRESH), or\n"
+    "                               send ours again (soft out)\n\n"
+    "With --config the control socket is read from the file: [dataplane] control_socket for\n"
+    "bfd commands, [controlplane] control_socket for bgp commands; otherwise --socket, or the\n"
+    "defaults /run/strobe/strobe.sock and /run/strobe/bgpd.sock. --json prints the reply as\n"
+    "JSON (stable keys, documented in docs/config.md and docs/architecture.md). Exit status: 0\n"
+    "on success, 1 when the daemon is unreachable or refuses, 2 on a usage error.";
 
 std::string Ms(uint64_t us) {
   if (us % 1000 == 0) return absl::StrFormat("%d", us / 1000);
@@ -173,17 +188,6 @@ int main(int argc, char** argv) {
   gflags::ParseCommandLineFlags(&argc, &argv, true);
   std::vector<std::string> words(argv + 1, argv + argc);
 
-  std::string socket = FLAGS_socket;
-  if (socket.empty() && !FLAGS_config.empty()) {
-    absl::StatusOr<strobe::config::Config> config = strobe::config::LoadConfigFile(FLAGS_config);
-    if (!config.ok()) {
-      fprintf(stderr, "strobectl: %s\n", std::string(config.status().message()).c_str());
-      return kExitUsage;
-    }
-    socket = config->dataplane.control_socket;
-  }
-  if (socket.empty()) socket = std::string(strobe::config::kDefaultDataplaneSocket);
-
   auto is = [&words](std::initializer_list<const char*> prefix) {
     if (words.size() < prefix.size()) return false;
     size_t i = 0;
@@ -194,8 +198,43 @@ int main(int argc, char** argv) {
   };
 
   json request;
-  enum class View { kSessions, kSessionDetail, kCounters, kSet } view;
-  if (is({"show", "bfd", "sessions"}) || is({"show", "bfd", "peers"})) {
+  enum class View {
+    kSessions,
+    kSessionDetail,
+    kCounters,
+    kSet,
+    kBgpSummary,
+    kBgpNeighbors,
+    kBgpRoutes,
+    kBgpClear
+  } view;
+  bool bgp = false;
+  if (is({"show", "bgp", "summary"}) && words.size() == 3) {
+    request = {{"command", "show bgp summary"}};
+    view = View::kBgpSummary;
+    bgp = true;
+  } else if (is({"show", "bgp", "neighbors"}) || is({"show", "bgp", "neighbor"})) {
+    if (words.size() > 4) return Usage("show bgp neighbors takes at most one address");
+    request = {{"command", "show bgp neighbors"}, {"args", json::object()}};
+    if (words.size() == 4) request["args"]["address"] = words[3];
+    view = View::kBgpNeighbors;
+    bgp = true;
+  } else if (is({"show", "bgp", "routes"}) || is({"show", "bgp", "route"})) {
+    if (words.size() > 4) return Usage("show bgp routes takes at most one prefix or address");
+    request = {{"command", "show bgp routes"}, {"args", json::object()}};
+    if (words.size() == 4) request["args"]["prefix"] = words[3];
+    view = View::kBgpRoutes;
+    bgp = true;
+  } else if (is({"clear", "bgp", "neighbor"}) || is({"clear", "bgp", "neighbors"})) {
+    if (words.size() != 4 &&
+        !(words.size() == 6 && words[4] == "soft" && (words[5] == "in" || words[5] == "out"))) {
+      return Usage("usage: clear bgp neighbor ADDR|* [soft in|out]");
+    }
+    request = {{"command", "clear bgp neighbor"}, {"args", {{"address", words[3]}}}};
+    if (words.size() == 6) request["args"]["soft"] = words[5];
+    view = View::kBgpClear;
+    bgp = true;
+  } else if (is({"show", "bfd", "sessions"}) || is({"show", "bfd", "peers"})) {
     request = {{"command", "show bfd sessions"}, {"args", json::object()}};
     for (size_t i = 3; i < words.size(); i += 2) {
       if (i + 1 >= words.size() ||
@@ -231,6 +270,20 @@ int main(int argc, char** argv) {
                                : "unknown command \"" + absl::StrJoin(words, " ") + "\"");
   }
 
+  std::string socket = FLAGS_socket;
+  if (socket.empty() && !FLAGS_config.empty()) {
+    absl::StatusOr<strobe::config::Config> config = strobe::config::LoadConfigFile(FLAGS_config);
+    if (!config.ok()) {
+      fprintf(stderr, "strobectl: %s\n", std::string(config.status().message()).c_str());
+      return kExitUsage;
+    }
+    socket = bgp ? config->controlplane.control_socket : config->dataplane.control_socket;
+  }
+  if (socket.empty()) {
+    socket = std::string(bgp ? strobe::config::kDefaultControlplaneSocket
+                             : strobe::config::kDefaultDataplaneSocket);
+  }
+
   absl::StatusOr<json> reply = strobe::ipc::CallControl(socket, request, FLAGS_timeout_ms);
   if (!reply.ok()) {
     fprintf(stderr, "strobectl: %s\n", std::string(reply.status().message()).c_str());
@@ -252,6 +305,18 @@ int main(int argc, char** argv) {
       break;
     case View::kSet:
       printf("%d session(s) changed\n", (*reply)["sessions_changed"].get<int>());
+      break;
+    case View::kBgpSummary:
+      printf("%s", strobe::ctl::FormatBgpSummary(*reply).c_str());
+      break;
+    case View::kBgpNeighbors:
+      printf("%s", strobe::ctl::FormatBgpNeighbors(*reply).c_str());
+      break;
+    case View::kBgpRoutes:
+      printf("%s", strobe::ctl::FormatBgpRoutes(*reply).c_str());
+      break;
+    case View::kBgpClear:
+      printf("%d neighbor(s) cleared\n", (*reply)["neighbors_cleared"].get<int>());
       break;
   }
   return 0;

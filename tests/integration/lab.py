@@ -799,3 +799,41 @@ def _alive(pid: int) -> bool:
         return state not in ("Z", "X")
     except (OSError, IndexError):
         return False
+
+
+# --------------------------------------------------------------------------
+# added for the BGP tests
+
+def frr_restart_daemon(L: Lab, ns: str, daemon: str, config: str | None = None, *,
+                       sig: int = signal.SIGKILL, while_down: Callable[[], Any] | None = None,
+                       timeout_s: float = 15) -> subprocess.Popen:
+    """Stop one FRR daemon of the instance in `ns` with `sig` (SIGKILL: a crash, so a graceful
+    restart peer sees the TCP session end without a NOTIFICATION), call `while_down()` if given,
+    start the daemon again with the same arguments, wait until it answers vtysh, then apply
+    `config` (frr.conf syntax; the instance's frr.conf is rewritten) when given. Returns the new
+    process."""
+    inst = L._frr.get(ns)
+    if inst is None or daemon not in inst.procs:
+        raise LabError(f"no FRR {daemon} running in {ns}")
+    old = inst.procs[daemon]
+    argv = list(old.args)
+    if argv[:3] == [L._ip, "netns", "exec"]:
+        argv = argv[4:]
+    L.stop(old, sig=sig)
+    if while_down is not None:
+        while_down()
+    proc = L.spawn(ns, argv, inst.dir / f"{daemon}.out", desc=f"{daemon}@{ns} (restarted)")
+    inst.procs[daemon] = proc
+
+    def ready() -> bool:
+        L._alive_or_raise(proc, f"{daemon} in {ns}")
+        frr_vtysh(ns, "show version", daemon=daemon, timeout=5)
+        return True
+    wait_until(ready, timeout_s, what=f"restarted FRR {daemon} in {ns} to answer vtysh")
+    if config is not None:
+        (inst.dir / "frr.conf").write_text(config)
+        cp = run(_vtysh_argv(ns) + ["-f", str(inst.dir / "frr.conf")], check=False)
+        if cp.returncode != 0:
+            raise LabError(f"FRR config for {ns} rejected after the restart: "
+                           f"{(cp.stdout + cp.stderr).strip()}")
+    return proc

@@ -151,3 +151,127 @@ def bird_with_many_neighbors(L: lab.Lab, count: int, interval_ms: int):
     conf.append("}")
     L.start_bird(bird, "\n".join(conf) + "\n")
     return edge, bird, link, locals_
+
+
+# --------------------------------------------------------------------------------------------
+# strobe-bgpd (the BGP issue): a speaker in a namespace, queried with strobectl --json.
+
+BGPD = os.environ.get("STROBE_BGPD", str(ROOT / "build/controlplane/bgpd/strobe-bgpd"))
+
+
+def make_bgp_config(socket: str, bgp: dict, neighbors: Iterable[dict] = (),
+                    ranges: Iterable[dict] = (), networks: Iterable[dict] = (),
+                    profiles: Iterable[dict] = (), dataplane_socket: str | None = None,
+                    policies: Iterable[dict] = ()) -> str:
+    """The TOML text of a strobe-bgpd config: [controlplane], [bgp] and its tables."""
+    out = ["[controlplane]", f"control_socket = {toml_value(socket)}", ""]
+    if dataplane_socket:
+        out += ["[dataplane]", f"control_socket = {toml_value(dataplane_socket)}", ""]
+    for p in profiles:
+        out.append("[[bfd.profile]]")
+        out += [f"{k} = {toml_value(v)}" for k, v in p.items()]
+        out.append("")
+    out.append("[bgp]")
+    out += [f"{k} = {toml_value(v)}" for k, v in bgp.items()]
+    out.append("")
+    for table, rows in (("bgp.neighbor", neighbors), ("bgp.listen_range", ranges),
+                        ("bgp.network", networks)):
+        for row in rows:
+            out.append(f"[[{table}]]")
+            out += [f"{k} = {toml_value(v)}" for k, v in row.items()]
+            out.append("")
+    for p in policies:
+        terms = p.get("terms", [])
+        out.append("[[policy]]")
+        out += [f"{k} = {toml_value(v)}" for k, v in p.items() if k != "terms"]
+        out.append("")
+        for t in terms:
+            out.append("[[policy.term]]")
+            out += [f"{k} = {toml_value(v)}" for k, v in t.items()]
+            out.append("")
+    return "\n".join(out)
+
+
+class Bgpd:
+    """One strobe-bgpd in a namespace with a generated config."""
+
+    def __init__(self, L: lab.Lab, ns: str, bgp: dict, neighbors: Iterable[dict] = (),
+                 ranges: Iterable[dict] = (), networks: Iterable[dict] = (),
+                 profiles: Iterable[dict] = (), dataplane_socket: str | None = None,
+                 policies: Iterable[dict] = (), name: str = "bgpd",
+                 args: Iterable[str] = ("--idle_hold_ms", "500", "--idle_hold_max_ms", "2000"),
+                 ) -> None:
+        self.lab = L
+        self.ns = ns
+        d = L.run_dir / name
+        d.mkdir(parents=True, exist_ok=True)
+        self.socket = str(d / "bgpd.sock")
+        self.config_path = d / "bgpd.toml"
+        self.config_path.write_text(make_bgp_config(self.socket, bgp, neighbors, ranges, networks,
+                                                    profiles, dataplane_socket, policies))
+        self.log = d / "bgpd.log"
+        self.proc = L.spawn(ns, [BGPD, "--config", str(self.config_path), *args], self.log,
+                            desc=f"strobe-bgpd@{ns}")
+        lab.wait_until(self._ready, 10, what="strobe-bgpd to answer on its socket")
+
+    def _ready(self) -> bool:
+        self.check_alive()
+        return self.ctl_raw("show", "bgp", "summary").returncode == 0
+
+    def check_alive(self) -> None:
+        if self.proc.poll() is not None:
+            raise lab.LabError(f"strobe-bgpd exited with {self.proc.returncode}:\n"
+                               + self.log.read_text()[-4000:])
+
+    def ctl_raw(self, *words: str, json_out: bool = True) -> subprocess.CompletedProcess:
+        argv = [STROBECTL, "--socket", self.socket] + (["--json"] if json_out else []) + list(words)
+        return subprocess.run(argv, capture_output=True, text=True, timeout=10)
+
+    def ctl(self, *words: str) -> Any:
+        cp = self.ctl_raw(*words)
+        if cp.returncode != 0:
+            self.check_alive()
+            raise lab.LabError(f"strobectl {' '.join(words)}: {cp.stderr.strip()}")
+        return json.loads(cp.stdout)
+
+    def neighbors(self) -> list[dict]:
+        return self.ctl("show", "bgp", "neighbors")
+
+    def neighbor(self, address: str) -> dict:
+        return self.ctl("show", "bgp", "neighbors", address)[0]
+
+    def state(self, address: str) -> str:
+        return self.neighbor(address)["state"]
+
+    def routes(self, prefix: str | None = None) -> list[dict]:
+        return self.ctl("show", "bgp", "routes", *([prefix] if prefix else []))
+
+    def route_map(self) -> dict[str, list[dict]]:
+        """prefix -> paths."""
+        return {r["prefix"]: r["paths"] for r in self.routes()}
+
+    def summary(self) -> dict:
+        return self.ctl("show", "bgp", "summary")
+
+    def wait_established(self, address: str, timeout_s: float = 30) -> dict:
+        return lab.wait_until(
+            lambda: (n := self.neighbor(address))["state"] == "established" and n, timeout_s,
+            what=f"strobe-bgpd neighbor {address} established")
+
+    def stop(self, sig: int | None = None) -> int:
+        import signal as _signal
+        return self.lab.stop(self.proc, sig=sig or _signal.SIGTERM)
+
+
+def frr_bgp_routes(L: lab.Lab, ns: str, afi: str = "ipv4") -> dict[str, list[dict]]:
+    """FRR's `show bgp <afi> unicast json` routes: prefix -> paths."""
+    return L.frr_json(ns, f"show bgp {afi} unicast json").get("routes", {})
+
+
+def frr_bgp_neighbor(L: lab.Lab, ns: str, address: str) -> dict:
+    """FRR's `show bgp neighbors ADDR json` entry for ADDR ({} when unknown)."""
+    return L.frr_json(ns, f"show bgp neighbors {address} json").get(address, {})
+
+
+def frr_bgp_state(L: lab.Lab, ns: str, address: str) -> str | None:
+    return frr_bgp_neighbor(L, ns, address).get("bgpState")

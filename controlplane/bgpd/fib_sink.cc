@@ -1,0 +1,28 @@
+#include "controlplane/bgpd/fib_sink.h"
+
+#include <string>
+
+#include "absl/strings/str_join.h"
+#include "src/common/logging.h"
+
+namespace strobe::bgpd {
+namespace {
+
+std::string Hops(const std::vector<net::IpAddress>& hops) {
+  if (hops.empty()) return "-";
+  return absl::StrJoin(
+      hops, ",", [](std::string* out, const net::IpAddress& a) { out->append(a.ToString()); });
+}
+
+}  // namespace
+
+void LoggingFibSink::Apply(const std::vector<bgp::RibChange>& changes) {
+  for (const bgp::RibChange& c : changes) {
+    if (!c.FibChanged()) continue;
+    ++applied_;
+    STROBE_LOG(kDebug, "fib: %s via %s (was %s)", c.prefix.ToString(), Hops(c.new_next_hops),
+               Hops(c.old_next_hops));
+  }
+}
+
+}  // namespace strobe::bgpd

@@ -1,0 +1,135 @@
+// strobe-bgpd: the BGP speaker of the appliance. Reads [bgp] (and [controlplane], [dataplane],
+// [[bfd.profile]], [[policy]]) from the TOML file, peers with its neighbors, selects best paths
+// and ECMP sets, and serves `strobectl show bgp ...` on [controlplane] control_socket.
+
+#include <gflags/gflags.h>
+#include <signal.h>
+
+#include <atomic>
+#include <cstdio>
+#include <string>
+
+#include "controlplane/bgpd/control_bridge.h"
+#include "controlplane/bgpd/event_loop.h"
+#include "controlplane/bgpd/fib_sink.h"
+#include "controlplane/bgpd/speaker.h"
+#include "src/common/clock.h"
+#include "src/common/logging.h"
+#include "src/config/config.h"
+
+DEFINE_string(config, "", "Path of the appliance's TOML configuration file (required).");
+DEFINE_bool(check, false, "Only check the configuration file: exit 0 if valid, 2 if not.");
+DEFINE_string(log_level, "info", "Least severe log level printed: debug, info, warning, error.");
+DEFINE_int32(connect_port, 179,
+             "TCP port of the neighbors for outgoing connections (tests run peers elsewhere).");
+DEFINE_int32(idle_hold_ms, 5000,
+             "Idle hold time after a session drops (RFC 4271 DampPeerOscillations), doubled for "
+             "each consecutive drop up to --idle_hold_max_ms.");
+DEFINE_int32(idle_hold_max_ms, 120000, "Longest idle hold time.");
+
+namespace {
+
+constexpr int kExitRuntimeError = 1;
+constexpr int kExitConfigError = 2;
+constexpr int64_t kShutdownFlushNs = 2 * strobe::kNsPerSec;
+
+std::atomic<bool> g_stop{false};
+strobe::bgpd::EventLoop* g_loop = nullptr;
+
+void OnSignal(int) {
+  g_stop.store(true, std::memory_order_release);
+  if (g_loop != nullptr) g_loop->Wake();
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  gflags::SetUsageMessage(
+      "strobe-bgpd --config FILE [--check] [--log_level LEVEL]\n\n"
+      "The BGP-4 speaker of Strobe (RFC 4271 with 4760, 5492, 6793, 7606, 7911, 8654, 8950,\n"
+      "2918/7313 route refresh, 4724 graceful-restart helper, 2385 TCP-MD5, 5082 GTSM). Peers\n"
+      "with FILE's [[bgp.neighbor]]s and accepts dynamic neighbors from [[bgp.listen_range]]s,\n"
+      "announces [[bgp.network]]s, selects best paths and ECMP sets (max_paths,\n"
+      "multipath_relax), and protects neighbors that name a bfd_profile with a BFD session in\n"
+      "strobe-dataplane ([dataplane] control_socket): BFD Down closes the session at once with\n"
+      "NOTIFICATION Cease/BFD Down and withdraws its routes. Serves `strobectl show bgp ...` on\n"
+      "[controlplane] control_socket.\n\n"
+      "Exit status: 0 after SIGTERM/SIGINT (every neighbor is sent Cease/Administrative\n"
+      "Shutdown first), 1 on a runtime error (a socket), 2 when the configuration is refused\n"
+      "(the message names file:line). See docs/config.md.");
+  gflags::SetVersionString("0.1.0");
+  gflags::ParseCommandLineFlags(&argc, &argv, true);
+  if (FLAGS_log_level == "debug") strobe::SetLogLevel(strobe::LogLevel::kDebug);
+  if (FLAGS_log_level == "warning") strobe::SetLogLevel(strobe::LogLevel::kWarning);
+  if (FLAGS_log_level == "error") strobe::SetLogLevel(strobe::LogLevel::kError);
+  if (FLAGS_config.empty()) {
+    fprintf(stderr, "strobe-bgpd: --config FILE is required (see --help)\n");
+    return kExitConfigError;
+  }
+  absl::StatusOr<strobe::config::Config> config = strobe::config::LoadConfigFile(FLAGS_config);
+  if (!config.ok()) {
+    fprintf(stderr, "%s\n", std::string(config.status().message()).c_str());
+    return kExitConfigError;
+  }
+  if (config->path.empty()) config->path = FLAGS_config;
+  if (FLAGS_connect_port <= 0 || FLAGS_connect_port > 65535 || FLAGS_idle_hold_ms < 0) {
+    fprintf(stderr, "strobe-bgpd: bad --connect_port or --idle_hold_ms\n");
+    return kExitConfigError;
+  }
+
+  strobe::bgpd::EventLoop loop;
+  strobe::bgpd::LoggingFibSink fib;
+  strobe::bgpd::SpeakerOptions options;
+  options.connect_port = static_cast<uint16_t>(FLAGS_connect_port);
+  options.idle_hold_ns = int64_t{FLAGS_idle_hold_ms} * strobe::kNsPerMs;
+  options.idle_hold_max_ns = int64_t{FLAGS_idle_hold_max_ms} * strobe::kNsPerMs;
+  const std::string control_socket = config->controlplane.control_socket;
+  const size_t neighbors = config->bgp.neighbors.size();
+  const size_t ranges = config->bgp.listen_ranges.size();
+  const size_t networks = config->bgp.networks.size();
+  absl::StatusOr<std::unique_ptr<strobe::bgpd::Speaker>> speaker =
+      strobe::bgpd::Speaker::Create(&loop, *std::move(config), options, &fib);
+  if (!speaker.ok()) {
+    fprintf(stderr, "%s\n", std::string(speaker.status().message()).c_str());
+    return kExitConfigError;
+  }
+  if (FLAGS_check) {
+    printf("%s: OK (%zu neighbors, %zu listen ranges, %zu networks)\n", FLAGS_config.c_str(),
+           neighbors, ranges, networks);
+    return 0;
+  }
+
+  g_loop = &loop;
+  struct sigaction sa = {};
+  sa.sa_handler = OnSignal;
+  sigaction(SIGTERM, &sa, nullptr);
+  sigaction(SIGINT, &sa, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+
+  // The control socket first: a second instance must fail before it touches port 179.
+  strobe::bgpd::ControlBridge control(&loop, speaker->get());
+  absl::Status status = control.Start(control_socket, g_stop);
+  if (status.ok()) status = (*speaker)->Start();
+  if (!status.ok()) {
+    STROBE_LOG(kError, "%s", std::string(status.message()));
+    g_stop.store(true);
+    while (!control.finished()) loop.RunOnce(10 * strobe::kNsPerMs);
+    return kExitRuntimeError;
+  }
+  STROBE_LOG(kInfo, "strobe-bgpd: AS %d, %zu neighbors, %zu listen ranges, control socket %s",
+             (*speaker)->local_as(), neighbors, ranges, control_socket);
+  loop.Run(g_stop);
+
+  STROBE_LOG(kInfo, "strobe-bgpd: stopping, sending Cease/Administrative Shutdown to every peer");
+  (*speaker)->Shutdown("strobe-bgpd shutting down");
+  const int64_t deadline = strobe::MonotonicNowNs() + kShutdownFlushNs;
+  while ((strobe::bgpd::Connection::lingering() > 0 || !control.finished()) &&
+         strobe::MonotonicNowNs() < deadline) {
+    loop.RunOnce(10 * strobe::kNsPerMs);
+  }
+  while (!control.finished()) loop.RunOnce(10 * strobe::kNsPerMs);
+  control.Join();
+  speaker->reset();
+  g_loop = nullptr;
+  return 0;
+}

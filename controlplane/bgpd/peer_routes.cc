@@ -1,0 +1,228 @@
+// Peer: the Adj-RIB-In side (UPDATEs into the Loc-RIB, RFC 7606 outcomes, loop detection, import
+// policy, graceful-restart stale paths, max-prefix) and the Adj-RIB-Out side (route refresh,
+// packed UPDATEs).
+#include <algorithm>
+#include <utility>
+
+#include "controlplane/bgpd/peer.h"
+#include "controlplane/bgpd/peer_session.h"
+#include "controlplane/bgpd/speaker.h"
+#include "src/common/logging.h"
+
+namespace strobe::bgpd {
+
+using bgp::FsmEvent;
+using bgp::FsmState;
+
+namespace {
+
+bool PathHasAs(const std::vector<bgp::AsPathSegment>& path, uint32_t asn) {
+  for (const bgp::AsPathSegment& s : path) {
+    if (std::find(s.asns.begin(), s.asns.end(), asn) != s.asns.end()) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+// ---- Adj-RIB-In ----
+
+void Peer::ApplyPath(const bgp::RibPrefix& prefix, const bgp::AttributesRef& effective,
+                     std::vector<bgp::RibChange>* changes) {
+  std::vector<bgp::RibChange> c;
+  if (effective == nullptr) {
+    c = speaker_->rib().Withdraw(config_.address, prefix);
+  } else {
+    bgp::Path path;
+    path.router_id = remote_router_id_;
+    path.neighbor_as = remote_as_;
+    path.ebgp = ebgp();
+    path.attributes = effective;
+    c = speaker_->rib().Update(config_.address, prefix, std::move(path));
+  }
+  changes->insert(changes->end(), std::make_move_iterator(c.begin()),
+                  std::make_move_iterator(c.end()));
+}
+
+void Peer::Announce(const bgp::RibPrefix& prefix, uint32_t path_id,
+                    const bgp::RouteAttributes& attributes, const bgp::AttributesRef& shared,
+                    std::vector<bgp::RibChange>* changes) {
+  bgp::AttributesRef accepted = shared;
+  if (accepted == nullptr) {
+    bgp::RouteAttributes copy = attributes;
+    if (config_.import_policy.Apply(prefix, &copy)) {
+      accepted = speaker_->rib().attribute_pool().Intern(std::move(copy));
+    }
+  }
+  ApplyPath(prefix, adj_in_.Announce(prefix, path_id, accepted), changes);
+}
+
+void Peer::OnUpdate(Session* s, const bgp::UpdateDecodeResult& result) {
+  (void)s;
+  const bgp::Update& u = result.update;
+  const bgp::PathAttributes& pa = u.attributes;
+  std::vector<bgp::RibChange> changes;
+
+  // End-of-RIB (RFC 4724 §2): IPv4 an empty UPDATE, others an empty MP_UNREACH_NLRI alone.
+  const bool empty_v4 = u.withdrawn.empty() && u.nlri.empty();
+  if (empty_v4 && pa == bgp::PathAttributes{}) {
+    SweepStale(bgp::kIpv4Unicast, "End-of-RIB");
+    return;
+  }
+  if (empty_v4 && pa.mp_unreach && pa.mp_unreach->withdrawn.empty() && !pa.mp_reach && !pa.origin &&
+      !pa.as_path) {
+    SweepStale(pa.mp_unreach->afi_safi, "End-of-RIB");
+    return;
+  }
+
+  auto withdraw = [&](const bgp::Prefix& p) {
+    if (auto rp = bgp::RibPrefix::FromWire(p)) {
+      ApplyPath(*rp, adj_in_.Withdraw(*rp, p.path_id), &changes);
+    }
+  };
+  for (const bgp::Prefix& p : u.withdrawn) withdraw(p);
+  if (pa.mp_unreach) {
+    for (const bgp::Prefix& p : pa.mp_unreach->withdrawn) withdraw(p);
+  }
+
+  const bool has_mp = pa.mp_reach && !pa.mp_reach->nlri.empty();
+  if (result.action == bgp::UpdateDecodeResult::kTreatAsWithdraw) {
+    STROBE_LOG(kWarning,
+               "neighbor %s: malformed UPDATE treated as withdraw (RFC 7606), %d prefixes",
+               config_.address.ToString(), u.nlri.size() + (has_mp ? pa.mp_reach->nlri.size() : 0));
+    for (const bgp::Prefix& p : u.nlri) withdraw(p);
+    if (has_mp) {
+      for (const bgp::Prefix& p : pa.mp_reach->nlri) withdraw(p);
+    }
+  } else if (!u.nlri.empty() || has_mp) {
+    if (result.action == bgp::UpdateDecodeResult::kAttributeDiscard) {
+      STROBE_LOG(kInfo, "neighbor %s: UPDATE attributes discarded (RFC 7606): %d",
+                 config_.address.ToString(), result.discarded_types.size());
+    }
+    bgp::RouteAttributes base =
+        bgp::RouteAttributesFromUpdate(pa, negotiated_.four_octet_as, ebgp());
+    // Loop detection (RFC 4271 §9.1.2): our own AS in the path makes the route unusable.
+    const bool loop = PathHasAs(base.as_path, speaker_->local_as());
+    auto process = [&](const std::vector<bgp::Prefix>& prefixes, bgp::RouteAttributes attrs) {
+      bgp::AttributesRef shared;
+      if (!loop && config_.import_policy.empty()) {
+        shared = speaker_->rib().attribute_pool().Intern(attrs);
+      }
+      for (const bgp::Prefix& p : prefixes) {
+        std::optional<bgp::RibPrefix> rp = bgp::RibPrefix::FromWire(p);
+        if (!rp) continue;
+        if (loop) {
+          ApplyPath(*rp, adj_in_.Announce(*rp, p.path_id, nullptr), &changes);
+        } else {
+          Announce(*rp, p.path_id, attrs, shared, &changes);
+        }
+      }
+    };
+    if (!u.nlri.empty()) {
+      bgp::RouteAttributes v4 = base;
+      v4.next_hop =
+          pa.next_hop ? net::IpAddress::FromBytes(pa.next_hop->data(), 4) : net::IpAddress();
+      process(u.nlri, std::move(v4));
+    }
+    if (has_mp) process(pa.mp_reach->nlri, base);
+  }
+  speaker_->ApplyRibChanges(changes);
+  CheckMaxPrefixes();
+}
+
+void Peer::SweepStale(std::optional<bgp::AfiSafi> family, const char* why) {
+  if (adj_in_.stale() == 0) return;
+  auto changed = adj_in_.SweepStale(family);
+  std::vector<bgp::RibChange> changes;
+  for (const auto& [prefix, effective] : changed) ApplyPath(prefix, effective, &changes);
+  if (!changed.empty()) {
+    STROBE_LOG(kInfo, "neighbor %s: %d stale paths of %s removed (%s)", config_.address.ToString(),
+               changed.size(), family ? FamilyName(*family) : std::string("every family"), why);
+  }
+  speaker_->ApplyRibChanges(changes);
+  if (adj_in_.stale() == 0) gr_timer_.Cancel();
+}
+
+void Peer::CheckMaxPrefixes() {
+  const uint32_t max = config_.settings.max_prefixes;
+  if (max == 0) return;
+  if (adj_in_.accepted() <= max) {
+    max_prefix_warned_ = false;
+    return;
+  }
+  if (config_.settings.max_prefixes_action == config::MaxPrefixAction::kWarning) {
+    if (!max_prefix_warned_) {
+      STROBE_LOG(kWarning, "neighbor %s: %d prefixes accepted, more than the maximum %d",
+                 config_.address.ToString(), adj_in_.accepted(), max);
+    }
+    max_prefix_warned_ = true;
+    return;
+  }
+  STROBE_LOG(kWarning, "neighbor %s: %d prefixes accepted, more than the maximum %d: closing",
+             config_.address.ToString(), adj_in_.accepted(), max);
+  // RFC 4486 §4: AFI, SAFI and the upper bound.
+  main_->notification_data = {0,
+                              1,
+                              1,
+                              static_cast<uint8_t>(max >> 24),
+                              static_cast<uint8_t>(max >> 16),
+                              static_cast<uint8_t>(max >> 8),
+                              static_cast<uint8_t>(max)};
+  bgp::FsmEventArgs args;
+  args.error = {bgp::kErrCease, bgp::kCeaseMaxPrefixes};
+  Feed(main_.get(), FsmEvent::kAutomaticStop, args);
+}
+
+// ---- route refresh and Adj-RIB-Out ----
+
+void Peer::OnRouteRefresh(Session* s, const bgp::RouteRefresh& rr) {
+  if (!negotiated_.Has(rr.afi_safi)) return;  // RFC 2918 §4: ignore unknown families
+  switch (rr.subtype) {
+    case 0:
+      ResendFamily(s, rr.afi_safi);
+      break;
+    case 1:  // BoRR: the peer re-sends the family; what it does not repeat goes at EoRR.
+      if (negotiated_.enhanced_route_refresh) adj_in_.MarkStale(rr.afi_safi);
+      break;
+    case 2:
+      if (negotiated_.enhanced_route_refresh) SweepStale(rr.afi_safi, "EoRR");
+      break;
+    default:
+      break;  // RFC 7313 §4: ignored
+  }
+}
+
+void Peer::ResendFamily(Session* s, bgp::AfiSafi family) {
+  FlushUpdates();
+  if (negotiated_.enhanced_route_refresh) {
+    Send(s, bgp::EncodeRouteRefresh({family, 1}), bgp::MessageType::kRouteRefresh);
+  }
+  adj_out_.ResendAll(family);
+  FlushUpdates();
+  if (negotiated_.enhanced_route_refresh) {
+    Send(s, bgp::EncodeRouteRefresh({family, 2}), bgp::MessageType::kRouteRefresh);
+  } else if (adj_out_.advertised() == 0) {
+    // Nothing to repeat; an End-of-RIB tells the peer the refresh is complete anyway.
+    Send(s, EndOfRib(family, negotiated_.encode), bgp::MessageType::kUpdate);
+  }
+}
+
+void Peer::SetExport(const bgp::RibPrefix& prefix, bgp::AttributesRef attributes) {
+  adj_out_.Set(prefix, std::move(attributes));
+}
+
+void Peer::FlushUpdates() {
+  if (!established() || !adj_out_.HasPending()) return;
+  std::vector<OutChange> changes = adj_out_.TakePending();
+  auto packed = PackUpdates(changes, negotiated_.encode);
+  if (!packed.ok()) {
+    STROBE_LOG(kError, "neighbor %s: cannot encode UPDATE: %s", config_.address.ToString(),
+               std::string(packed.status().message()));
+    return;
+  }
+  for (const std::vector<uint8_t>& m : *packed) Send(main_.get(), m, bgp::MessageType::kUpdate);
+  main_->fsm.UpdateSent(loop_->now_ns());
+  ArmTimer(main_.get());
+}
+
+}  // namespace strobe::bgpd

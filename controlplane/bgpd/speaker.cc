@@ -1,0 +1,319 @@
+#include "controlplane/bgpd/speaker.h"
+
+#include <netinet/in.h>
+#include <unistd.h>
+
+#include <algorithm>
+
+#include "absl/strings/str_cat.h"
+#include "controlplane/bgpd/tcp_socket.h"
+#include "src/common/logging.h"
+
+namespace strobe::bgpd {
+namespace {
+
+uint32_t RouterIdOf(const net::IpAddress& a) {
+  const auto& b = a.bytes();
+  return (uint32_t{b[0]} << 24) | (uint32_t{b[1]} << 16) | (uint32_t{b[2]} << 8) | b[3];
+}
+
+bool PrefixContains(const config::IpPrefix& prefix, const net::IpAddress& address) {
+  if (prefix.address.family() != address.family()) return false;
+  const auto& p = prefix.address.bytes();
+  const auto& a = address.bytes();
+  for (int bit = 0; bit < prefix.length; ++bit) {
+    const uint8_t mask = static_cast<uint8_t>(0x80 >> (bit % 8));
+    if ((p[bit / 8] & mask) != (a[bit / 8] & mask)) return false;
+  }
+  return true;
+}
+
+std::string PrefixText(const config::IpPrefix& p) {
+  return absl::StrCat(p.address.ToString(), "/", static_cast<int>(p.length));
+}
+
+}  // namespace
+
+Speaker::Speaker(EventLoop* loop, config::Config config, SpeakerOptions options, FibSink* fib)
+    : loop_(loop),
+      config_(std::move(config)),
+      options_(options),
+      fib_(fib),
+      rib_(bgp::DecisionOptions{std::max<size_t>(1, config_.bgp.max_paths),
+                                config_.bgp.multipath_relax, bgp::kDefaultLocalPref}) {}
+
+Speaker::~Speaker() {
+  // Peers refer to the BFD link and the loop; they go first.
+  peers_.clear();
+  dynamic_peers_.clear();
+  listeners_.clear();
+  bfd_.reset();
+}
+
+absl::StatusOr<PeerConfig> Speaker::MakePeerConfig(const config::BgpPeerTemplate& settings) {
+  PeerConfig pc;
+  pc.settings = settings;
+  absl::StatusOr<bgp::PolicyChain> import = policies_.Chain(settings.import_policies);
+  if (!import.ok()) return import.status();
+  absl::StatusOr<bgp::PolicyChain> export_chain = policies_.Chain(settings.export_policies);
+  if (!export_chain.ok()) return export_chain.status();
+  pc.import_policy = *std::move(import);
+  pc.export_policy = *std::move(export_chain);
+  if (!settings.bfd_profile.empty()) {
+    for (const config::BfdProfile& p : config_.profiles) {
+      if (p.name == settings.bfd_profile) pc.bfd = p;
+    }
+    if (!pc.bfd) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("unknown bfd_profile \"", settings.bfd_profile, "\""));
+    }
+  }
+  return pc;
+}
+
+absl::StatusOr<std::unique_ptr<Speaker>> Speaker::Create(EventLoop* loop, config::Config config,
+                                                         SpeakerOptions options, FibSink* fib) {
+  const std::string source = config.path.empty() ? "config" : config.path;
+  if (!config.bgp.present) {
+    return absl::InvalidArgumentError(absl::StrCat(source, ": no [bgp] table"));
+  }
+  if (config.bgp.asn == 0 || !config.bgp.router_id.is_v4()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(source, ": [bgp] needs asn and an IPv4 router_id"));
+  }
+  std::unique_ptr<Speaker> s(new Speaker(loop, std::move(config), options, fib));
+  const config::BgpConfig& bgp = s->config_.bgp;
+  s->router_id_ = RouterIdOf(bgp.router_id);
+  absl::StatusOr<bgp::PolicyLibrary> policies = bgp::PolicyLibrary::Compile(s->config_.policies);
+  if (!policies.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(source, ": ", std::string(policies.status().message())));
+  }
+  s->policies_ = *std::move(policies);
+  for (const config::BgpNetworkConfig& n : bgp.networks) {
+    std::optional<bgp::RibPrefix> prefix = bgp::RibPrefix::Make(n.prefix.address, n.prefix.length);
+    if (!prefix) {
+      return absl::InvalidArgumentError(absl::StrCat(source, ":", n.line, ": bad network prefix"));
+    }
+    LocalNetwork local{*prefix, n.communities, {}};
+    for (const config::LargeCommunity& c : n.large_communities) {
+      local.large_communities.push_back({c.global, c.local1, c.local2});
+    }
+    s->networks_.emplace(*prefix, std::move(local));
+  }
+  for (const config::BgpNeighborConfig& n : bgp.neighbors) {
+    absl::StatusOr<PeerConfig> pc = s->MakePeerConfig(n);
+    if (!pc.ok()) {
+      return absl::InvalidArgumentError(absl::StrCat(source, ":", n.line, ": neighbor ",
+                                                     n.address.ToString(), ": ",
+                                                     std::string(pc.status().message())));
+    }
+    if (s->peers_.contains(n.address)) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(source, ":", n.line, ": neighbor ", n.address.ToString(), " twice"));
+    }
+    pc->address = n.address;
+    pc->remote_as = n.remote_as;
+    pc->local_address = n.local_address;
+    pc->description = n.description;
+    s->peers_.emplace(n.address, std::make_unique<Peer>(s.get(), *std::move(pc)));
+  }
+  for (const config::BgpListenRangeConfig& r : bgp.listen_ranges) {
+    absl::StatusOr<PeerConfig> pc = s->MakePeerConfig(r);
+    if (!pc.ok()) {
+      return absl::InvalidArgumentError(absl::StrCat(source, ":", r.line, ": listen range ",
+                                                     PrefixText(r.prefix), ": ",
+                                                     std::string(pc.status().message())));
+    }
+  }
+  return s;
+}
+
+absl::Status Speaker::Start() {
+  started_ns_ = loop_->now_ns();
+  const config::BgpConfig& bgp = config_.bgp;
+  for (const net::IpAddress& address : bgp.listen) {
+    absl::StatusOr<std::unique_ptr<Listener>> l =
+        Listener::Open(loop_, address, bgp.listen_port, [this](int fd) { OnAccept(fd); });
+    if (!l.ok()) return l.status();
+    Listener* listener = l->get();
+    listeners_.push_back(*std::move(l));
+    // TCP-MD5 keys live on the listening socket: the kernel checks the SYN before accept().
+    for (const config::BgpNeighborConfig& n : bgp.neighbors) {
+      if (n.md5_password.empty() || n.address.family() != address.family()) continue;
+      absl::Status st = SetMd5Key(listener->fd(), n.address, -1, n.md5_password);
+      if (!st.ok()) return st;
+    }
+    for (const config::BgpListenRangeConfig& r : bgp.listen_ranges) {
+      if (r.md5_password.empty() || r.prefix.address.family() != address.family()) continue;
+      absl::Status st =
+          SetMd5Key(listener->fd(), r.prefix.address, r.prefix.length, r.md5_password);
+      if (!st.ok()) return st;
+    }
+    STROBE_LOG(kInfo, "listening on %s port %d", address.ToString(), bgp.listen_port);
+  }
+  for (auto& [address, peer] : peers_) peer->Start();
+  return absl::OkStatus();
+}
+
+void Speaker::Shutdown(const std::string& message) {
+  listeners_.clear();
+  // Stopping a dynamic neighbor deletes it from dynamic_peers_: iterate over a copy.
+  std::vector<Peer*> all;
+  for (auto& [address, peer] : peers_) all.push_back(peer.get());
+  for (auto& [address, peer] : dynamic_peers_) all.push_back(peer.get());
+  for (Peer* peer : all) peer->Stop(bgp::kCeaseAdministrativeShutdown, message);
+}
+
+Peer* Speaker::FindPeer(const net::IpAddress& address) const {
+  if (auto it = peers_.find(address); it != peers_.end()) return it->second.get();
+  if (auto it = dynamic_peers_.find(address); it != dynamic_peers_.end()) {
+    return it->second.get();
+  }
+  return nullptr;
+}
+
+std::vector<const Peer*> Speaker::Peers() const {
+  std::vector<const Peer*> out;
+  for (const auto& [a, p] : peers_) out.push_back(p.get());
+  for (const auto& [a, p] : dynamic_peers_) out.push_back(p.get());
+  std::sort(out.begin(), out.end(),
+            [](const Peer* x, const Peer* y) { return x->address() < y->address(); });
+  return out;
+}
+
+void Speaker::OnAccept(int fd) {
+  const net::IpAddress remote = PeerAddressOf(fd);
+  if (Peer* peer = FindPeer(remote)) {
+    peer->Accept(fd);
+    return;
+  }
+  for (const config::BgpListenRangeConfig& r : config_.bgp.listen_ranges) {
+    if (!PrefixContains(r.prefix, remote)) continue;
+    const std::string range = PrefixText(r.prefix);
+    size_t in_range = 0;
+    for (const auto& [a, p] : dynamic_peers_) in_range += p->config().listen_range == range;
+    if (in_range >= r.max_neighbors) {
+      STROBE_LOG(kWarning, "connection from %s refused: listen range %s is full (%d)",
+                 remote.ToString(), range, r.max_neighbors);
+      close(fd);
+      return;
+    }
+    absl::StatusOr<PeerConfig> pc = MakePeerConfig(r);
+    if (!pc.ok()) {
+      close(fd);
+      return;
+    }
+    pc->address = remote;
+    pc->remote_as = r.remote_as_min == r.remote_as_max ? r.remote_as_min : 0;
+    pc->remote_as_min = r.remote_as_min;
+    pc->remote_as_max = r.remote_as_max;
+    pc->dynamic = true;
+    pc->listen_range = range;
+    auto peer = std::make_unique<Peer>(this, *std::move(pc));
+    Peer* raw = peer.get();
+    dynamic_peers_.emplace(remote, std::move(peer));
+    STROBE_LOG(kInfo, "dynamic neighbor %s from listen range %s", remote.ToString(), range);
+    raw->Start();
+    raw->Accept(fd);
+    return;
+  }
+  STROBE_LOG(kInfo, "connection from %s refused: not a neighbor", remote.ToString());
+  close(fd);
+}
+
+void Speaker::PeerFinished(Peer* peer) {
+  auto it = dynamic_peers_.find(peer->address());
+  if (it == dynamic_peers_.end() || it->second.get() != peer) return;
+  if (peer->bfd_key() && bfd_) bfd_->Unregister(*peer->bfd_key());
+  STROBE_LOG(kInfo, "dynamic neighbor %s deleted", peer->address().ToString());
+  loop_->DeleteSoon(std::move(it->second));
+  dynamic_peers_.erase(it);
+}
+
+BfdLink* Speaker::bfd() {
+  if (!bfd_) {
+    bfd_ = std::make_unique<BfdLink>(loop_, config_.dataplane.control_socket,
+                                     [this](const ipc::BfdPeerEvent& e) { OnBfdEvent(e); });
+  }
+  return bfd_.get();
+}
+
+void Speaker::OnBfdEvent(const ipc::BfdPeerEvent& event) {
+  if (Peer* peer = FindPeer(event.key.peer)) peer->OnBfdEvent(event);
+}
+
+// ---- export ----
+
+void Speaker::ApplyRibChanges(const std::vector<bgp::RibChange>& changes) {
+  if (changes.empty()) return;
+  fib_->Apply(changes);
+  for (const bgp::RibChange& c : changes) MarkDirty(c.prefix);
+}
+
+void Speaker::MarkDirty(const bgp::RibPrefix& prefix) {
+  dirty_.insert(prefix);
+  if (flush_scheduled_) return;
+  flush_scheduled_ = true;
+  loop_->Defer([this] { FlushExports(); });
+}
+
+ExportContext Speaker::ContextFor(const Peer& peer) const {
+  ExportContext c;
+  c.local_as = local_as();
+  c.peer_address = peer.address();
+  c.peer_as = peer.remote_as();
+  c.peer_ebgp = peer.ebgp();
+  c.next_hop_self = peer.config().settings.next_hop_self;
+  c.self_v4 = peer.self_v4();
+  c.self_v6 = peer.self_v6();
+  c.extended_next_hop = peer.negotiated().encode.extended_next_hop;
+  return c;
+}
+
+bgp::AttributesRef Speaker::ExportFor(const Peer& peer, const ExportContext& context,
+                                      const bgp::RibPrefix& prefix) {
+  const bgp::AfiSafi family = prefix.address.is_v4() ? bgp::kIpv4Unicast : bgp::kIpv6Unicast;
+  if (!peer.negotiated().Has(family)) return nullptr;
+  std::optional<bgp::RouteAttributes> a;
+  if (auto n = networks_.find(prefix); n != networks_.end()) {
+    a = ExportNetwork(n->second, context);
+  } else if (const bgp::LocRibEntry* e = rib_.Lookup(prefix)) {
+    a = ExportPath(e->best, prefix, context);
+  }
+  if (!a) return nullptr;
+  if (!peer.config().export_policy.Apply(prefix, &*a)) return nullptr;
+  return export_pool_.Intern(*std::move(a));
+}
+
+void Speaker::FlushExports() {
+  flush_scheduled_ = false;
+  if (dirty_.empty()) return;
+  std::vector<bgp::RibPrefix> dirty(dirty_.begin(), dirty_.end());
+  dirty_.clear();
+  std::sort(dirty.begin(), dirty.end());
+  std::vector<Peer*> peers;
+  for (auto& [a, p] : peers_) peers.push_back(p.get());
+  for (auto& [a, p] : dynamic_peers_) peers.push_back(p.get());
+  for (Peer* peer : peers) {
+    if (!peer->established()) continue;
+    const ExportContext context = ContextFor(*peer);
+    for (const bgp::RibPrefix& prefix : dirty) {
+      peer->SetExport(prefix, ExportFor(*peer, context, prefix));
+    }
+    peer->FlushUpdates();
+  }
+}
+
+void Speaker::FillAdjRibOut(Peer* peer) {
+  const ExportContext context = ContextFor(*peer);
+  for (const auto& [prefix, network] : networks_) {
+    peer->SetExport(prefix, ExportFor(*peer, context, prefix));
+  }
+  for (const auto& [prefix, entry] : rib_.loc_rib()) {
+    if (networks_.contains(prefix)) continue;
+    peer->SetExport(prefix, ExportFor(*peer, context, prefix));
+  }
+}
+
+}  // namespace strobe::bgpd
