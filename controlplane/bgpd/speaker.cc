@@ -17,21 +17,6 @@ uint32_t RouterIdOf(const net::IpAddress& a) {
   return (uint32_t{b[0]} << 24) | (uint32_t{b[1]} << 16) | (uint32_t{b[2]} << 8) | b[3];
 }
 
-bool PrefixContains(const config::IpPrefix& prefix, const net::IpAddress& address) {
-  if (prefix.address.family() != address.family()) return false;
-  const auto& p = prefix.address.bytes();
-  const auto& a = address.bytes();
-  for (int bit = 0; bit < prefix.length; ++bit) {
-    const uint8_t mask = static_cast<uint8_t>(0x80 >> (bit % 8));
-    if ((p[bit / 8] & mask) != (a[bit / 8] & mask)) return false;
-  }
-  return true;
-}
-
-std::string PrefixText(const config::IpPrefix& p) {
-  return absl::StrCat(p.address.ToString(), "/", static_cast<int>(p.length));
-}
-
 }  // namespace
 
 Speaker::Speaker(EventLoop* loop, config::Config config, SpeakerOptions options, FibSink* fib)
@@ -122,7 +107,7 @@ absl::StatusOr<std::unique_ptr<Speaker>> Speaker::Create(EventLoop* loop, config
     absl::StatusOr<PeerConfig> pc = s->MakePeerConfig(r);
     if (!pc.ok()) {
       return absl::InvalidArgumentError(absl::StrCat(source, ":", r.line, ": listen range ",
-                                                     PrefixText(r.prefix), ": ",
+                                                     r.prefix.ToString(), ": ",
                                                      std::string(pc.status().message())));
     }
   }
@@ -188,9 +173,9 @@ void Speaker::OnAccept(int fd) {
     peer->Accept(fd);
     return;
   }
-  for (const config::BgpListenRangeConfig& r : config_.bgp.listen_ranges) {
-    if (!PrefixContains(r.prefix, remote)) continue;
-    const std::string range = PrefixText(r.prefix);
+  if (const config::BgpListenRangeConfig* best = config_.bgp.FindListenRange(remote)) {
+    const config::BgpListenRangeConfig& r = *best;
+    const std::string range = r.prefix.ToString();
     size_t in_range = 0;
     for (const auto& [a, p] : dynamic_peers_) in_range += p->config().listen_range == range;
     if (in_range >= r.max_neighbors) {

@@ -192,4 +192,14 @@ std::string LargeCommunityToString(const LargeCommunity& community) {
   return absl::StrCat(community.global, ":", community.local1, ":", community.local2);
 }
 
+const BgpListenRangeConfig* BgpConfig::FindListenRange(const net::IpAddress& address) const {
+  const BgpListenRangeConfig* best = nullptr;
+  for (const BgpListenRangeConfig& r : listen_ranges) {
+    if (r.prefix.Contains(address) && (best == nullptr || r.prefix.length > best->prefix.length)) {
+      best = &r;
+    }
+  }
+  return best;
+}
+
 }  // namespace strobe::config

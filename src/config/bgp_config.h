@@ -151,10 +151,10 @@ struct BgpNetworkConfig {
 };
 
 struct BgpConfig {
-  bool present = false;                     // the file has a [bgp] table
-  uint32_t asn = 0;                         // required when present; 1..4294967295
-  net::IpAddress router_id;                 // required, IPv4 (RFC 6286: any non-zero 32-bit value)
-  std::vector<net::IpAddress> listen = {};  // empty: do not listen (outbound only)
+  bool present = false;                // the file has a [bgp] table
+  uint32_t asn = 0;                    // required when present; 1..4294967295
+  net::IpAddress router_id;            // required, IPv4 (RFC 6286: any non-zero 32-bit value)
+  std::vector<net::IpAddress> listen;  // empty: do not listen (outbound only)
   uint16_t listen_port = 179;
   uint32_t max_paths = 16;       // 1..256; 1 disables multipath
   bool multipath_relax = false;  // equal AS-path length from different neighbor ASes
@@ -163,6 +163,10 @@ struct BgpConfig {
   std::vector<BgpNeighborConfig> neighbors;
   std::vector<BgpListenRangeConfig> listen_ranges;
   std::vector<BgpNetworkConfig> networks;
+
+  // The listen range a connection from `address` belongs to: the longest prefix holding it (as
+  // FRR's `bgp listen range`), or null.
+  const BgpListenRangeConfig* FindListenRange(const net::IpAddress& address) const;
 };
 
 }  // namespace strobe::config

@@ -466,6 +466,15 @@ remote_as = 64601
 )");
   ASSERT_TRUE(config.ok()) << config.status();
   EXPECT_EQ(config->bgp.listen_ranges.size(), 2u);
+  // The longest range holding the address decides, whatever the file order.
+  auto range_of = [&](const char* address) -> int {
+    const BgpListenRangeConfig* r = config->bgp.FindListenRange(*net::IpAddress::Parse(address));
+    return r == nullptr ? 0 : static_cast<int>(r->remote_as_min);
+  };
+  EXPECT_EQ(range_of("198.18.2.7"), 64601);
+  EXPECT_EQ(range_of("198.18.3.7"), 64600);
+  EXPECT_EQ(range_of("198.19.2.7"), 0);
+  EXPECT_EQ(range_of("2001:db8::1"), 0);
 }
 
 TEST(BgpConfigTest, ImplicitBgpTableNeedsAsnToo) {
