@@ -200,7 +200,8 @@ class Worker {
   ipc::WorkerArea* area_ = nullptr;
   ipc::ShmRingProducer<ipc::EventRecord> events_;
   ipc::ShmRingConsumer<ipc::CommandRecord> commands_;
-  int64_t next_counters_epoch_ns_ = 0;
+  int64_t counters_epoch_start_ns_ = 0;
+  size_t counters_cursor_ = 0;  // next session table entry the epoch refreshes
   int64_t run_started_ns_ = 0;
   int epoll_fd_ = -1;
   int wake_fd_ = -1;
