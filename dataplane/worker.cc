@@ -147,9 +147,9 @@ absl::Status Worker::Start() {
     ev.data.u64 = i;
     epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, listeners_[i].first, &ev);
   }
-  if (xdp_ != nullptr && !listeners_.empty()) {  // the receiving worker drains the ring
+  if (xdp_ != nullptr) {  // every worker drains its own ring of interesting packets
     ev.data.u64 = kRingCookie;
-    epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, xdp_->ring_fd(), &ev);
+    epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, xdp_->ring_fd(index_), &ev);
   }
   std::promise<absl::Status> pinned;
   std::future<absl::Status> pinned_result = pinned.get_future();

@@ -89,7 +89,7 @@ void Worker::XdpRefreshRx(Slot& slot) {
 }
 
 void Worker::XdpDrainRing() {
-  xdp_->Drain([this](const strobe_xdp_rx_record& r) {
+  xdp_->Drain(index_, [this](const strobe_xdp_rx_record& r) {
     RxPacket packet;
     packet.source = net::IpAddress::FromBytes(r.source, r.family);
     packet.destination = net::IpAddress::FromBytes(r.destination, r.family);

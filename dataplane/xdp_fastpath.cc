@@ -7,6 +7,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -42,17 +43,32 @@ absl::StatusOr<std::unique_ptr<XdpFastPath>> XdpFastPath::Load(const Options& op
   if (p == MAP_FAILED) return Errno(errno, "mapping the session array");
   fp->sessions_ = static_cast<strobe_xdp_session*>(p);
 
-  fp->ring_ = ring_buffer__new(
-      bpf_map__fd(fp->skel_->maps.rx_ring),
-      [](void* ctx, void* data, size_t size) -> int {
-        auto* self = static_cast<XdpFastPath*>(ctx);
-        if (size >= sizeof(strobe_xdp_rx_record) && self->handler_ != nullptr) {
-          (*self->handler_)(*static_cast<const strobe_xdp_rx_record*>(data));
-        }
-        return 0;
-      },
-      fp.get(), nullptr);
-  if (fp->ring_ == nullptr) return Errno(errno, "opening the XDP ring buffer");
+  // Worker 0 drains the program's rx_ring; every other worker gets a ring of its own, put in
+  // worker_rings at its index, where the program looks first.
+  auto on_record = [](void* ctx, void* data, size_t size) -> int {
+    auto* ring = static_cast<WorkerRing*>(ctx);
+    if (size >= sizeof(strobe_xdp_rx_record) && ring->handler != nullptr) {
+      (*ring->handler)(*static_cast<const strobe_xdp_rx_record*>(data));
+    }
+    return 0;
+  };
+  for (uint32_t worker = 0; worker < std::max(options.worker_count, 1u); ++worker) {
+    auto ring = std::make_unique<WorkerRing>();
+    int map_fd = bpf_map__fd(fp->skel_->maps.rx_ring);
+    if (worker > 0) {
+      ring->map_fd =
+          bpf_map_create(BPF_MAP_TYPE_RINGBUF, "strobe_ring", 0, 0, STROBE_XDP_RING_BYTES, nullptr);
+      if (ring->map_fd < 0) return Errno(errno, absl::StrCat("ring buffer of worker ", worker));
+      map_fd = ring->map_fd;
+      if (bpf_map_update_elem(bpf_map__fd(fp->skel_->maps.worker_rings), &worker, &map_fd,
+                              BPF_ANY) != 0) {
+        return Errno(errno, absl::StrCat("installing the ring buffer of worker ", worker));
+      }
+    }
+    ring->ring = ring_buffer__new(map_fd, on_record, ring.get(), nullptr);
+    if (ring->ring == nullptr) return Errno(errno, "opening an XDP ring buffer");
+    fp->rings_.push_back(std::move(ring));
+  }
 
   const uint32_t flags = options.native ? XDP_FLAGS_DRV_MODE : XDP_FLAGS_SKB_MODE;
   for (const std::string& name : options.interfaces) {
@@ -80,17 +96,21 @@ absl::StatusOr<std::unique_ptr<XdpFastPath>> XdpFastPath::Load(const Options& op
 XdpFastPath::~XdpFastPath() {
   const uint32_t flags = native_ ? XDP_FLAGS_DRV_MODE : XDP_FLAGS_SKB_MODE;
   for (int ifindex : attached_ifindexes_) bpf_xdp_detach(ifindex, flags, nullptr);
-  if (ring_ != nullptr) ring_buffer__free(ring_);
+  for (auto& ring : rings_) {
+    if (ring->ring != nullptr) ring_buffer__free(ring->ring);
+    if (ring->map_fd >= 0) close(ring->map_fd);
+  }
   if (sessions_ != nullptr) munmap(sessions_, mapped_bytes_);
   if (skel_ != nullptr) strobe_xdp__destroy(skel_);
 }
 
-int XdpFastPath::ring_fd() const { return ring_buffer__epoll_fd(ring_); }
+int XdpFastPath::ring_fd(int worker) const { return ring_buffer__epoll_fd(rings_[worker]->ring); }
 
-int XdpFastPath::Drain(const RecordHandler& handler) {
-  handler_ = &handler;
-  const int n = ring_buffer__consume(ring_);
-  handler_ = nullptr;
+int XdpFastPath::Drain(int worker, const RecordHandler& handler) {
+  WorkerRing& ring = *rings_[worker];
+  ring.handler = &handler;
+  const int n = ring_buffer__consume(ring.ring);
+  ring.handler = nullptr;
   return n;
 }
 

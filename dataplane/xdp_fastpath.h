@@ -2,9 +2,10 @@
 #define STROBE_DATAPLANE_XDP_FASTPATH_H_
 
 // The kernel half of the `xdp` backend: loads xdp/strobe_xdp.bpf.c through its skeleton, attaches
-// it to the interfaces, maps the session array into this process, and reads the ring buffer of
-// interesting packets. Steady-state packets never leave the kernel; the workers read their
-// sessions' last-rx stamps from the mapped array.
+// it to the interfaces, maps the session array into this process, and gives each worker its ring
+// buffer of interesting packets (worker 0's also takes bootstrap packets, whose owner is found by
+// key). Steady-state packets never leave the kernel; the workers read their sessions' last-rx
+// stamps from the mapped array.
 
 #include <cstdint>
 #include <functional>
@@ -37,9 +38,10 @@ class XdpFastPath {
   strobe_xdp_session* sessions() const { return sessions_; }
   uint32_t session_capacity() const { return capacity_; }
 
-  // The ring buffer's epoll-able fd, and a non-blocking drain calling `handler` per record.
-  int ring_fd() const;
-  int Drain(const RecordHandler& handler);
+  // Worker `worker`'s ring buffer: its epoll-able fd, and a non-blocking drain calling `handler`
+  // per record. Each worker drains only its own, from its own thread.
+  int ring_fd(int worker) const;
+  int Drain(int worker, const RecordHandler& handler);
 
   // Program-wide counters summed over CPUs, indexed by strobe_xdp_counter / drop reason.
   std::vector<uint64_t> Counters() const;
@@ -49,15 +51,20 @@ class XdpFastPath {
  private:
   XdpFastPath() = default;
 
+  struct WorkerRing {
+    ring_buffer* ring = nullptr;
+    int map_fd = -1;                         // workers 1..: the ring map user space created
+    const RecordHandler* handler = nullptr;  // valid during Drain()
+  };
+
   strobe_xdp* skel_ = nullptr;
-  ring_buffer* ring_ = nullptr;
+  std::vector<std::unique_ptr<WorkerRing>> rings_;  // by worker
   strobe_xdp_session* sessions_ = nullptr;
   size_t mapped_bytes_ = 0;
   uint32_t capacity_ = 0;
   std::vector<std::string> interfaces_;
   std::vector<int> attached_ifindexes_;
   bool native_ = true;
-  const RecordHandler* handler_ = nullptr;  // valid during Drain()
 };
 
 }  // namespace strobe::dataplane

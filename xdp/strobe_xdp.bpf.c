@@ -49,11 +49,25 @@ struct {
   __uint(max_entries, STROBE_XDP_COUNTER_COUNT);
 } counters SEC(".maps");
 
-/* struct strobe_xdp_rx_record, one per interesting packet. */
+/* struct strobe_xdp_rx_record, one per interesting packet: worker 0's ring, which also takes
+ * bootstrap packets (Your Discriminator 0: the owner is found by key in user space). */
 struct {
   __uint(type, BPF_MAP_TYPE_RINGBUF);
-  __uint(max_entries, 1 << 20);
+  __uint(max_entries, STROBE_XDP_RING_BYTES);
 } rx_ring SEC(".maps");
+
+/* Workers 1.. each have a ring of their own, created by user space and put here, so a packet
+ * goes straight to the worker its Your Discriminator names. No entry: rx_ring. */
+struct strobe_xdp_worker_ring {
+  __uint(type, BPF_MAP_TYPE_RINGBUF);
+  __uint(max_entries, STROBE_XDP_RING_BYTES);
+};
+struct {
+  __uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
+  __uint(max_entries, STROBE_XDP_MAX_WORKERS);
+  __type(key, __u32);
+  __array(values, struct strobe_xdp_worker_ring);
+} worker_rings SEC(".maps");
 
 struct strobe_vlan_hdr {
   __be16 tci;
@@ -226,8 +240,15 @@ int strobe_xdp_rx(struct xdp_md* ctx) {
     }
   }
 
-  /* Interesting: to user space. */
-  struct strobe_xdp_rx_record* r = bpf_ringbuf_reserve(&rx_ring, sizeof(*r), 0);
+  /* Interesting: to user space, on the owning worker's ring. */
+  struct strobe_xdp_rx_record* r = 0;
+  __u32 owner = your >> STROBE_XDP_WORKER_SHIFT;
+  void* worker_ring = your != 0 ? bpf_map_lookup_elem(&worker_rings, &owner) : 0;
+  if (worker_ring) {
+    r = bpf_ringbuf_reserve(worker_ring, sizeof(*r), 0);
+  } else {
+    r = bpf_ringbuf_reserve(&rx_ring, sizeof(*r), 0);
+  }
   if (!r) {
     count(STROBE_XDP_RING_FULL);
     return XDP_DROP;

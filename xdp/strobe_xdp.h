@@ -40,6 +40,8 @@ typedef uint64_t strobe_u64;
 #define STROBE_XDP_SLOT_MASK (STROBE_XDP_SLOTS_PER_WORKER - 1)
 #define STROBE_XDP_RANDOM_MASK ((1u << STROBE_XDP_SLOT_SHIFT) - 1)
 #define STROBE_XDP_MAX_WORKERS 16
+/* Bytes of each ring buffer of interesting packets (about 8,000 records). */
+#define STROBE_XDP_RING_BYTES (1u << 20)
 
 static inline strobe_u32 strobe_xdp_index_of(strobe_u32 discriminator) {
   return (discriminator >> STROBE_XDP_WORKER_SHIFT) * STROBE_XDP_SLOTS_PER_WORKER +

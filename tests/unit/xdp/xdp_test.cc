@@ -697,6 +697,49 @@ TEST_F(XdpTest, SteadyOkAndExpectationAreReadOnEveryPacket) {
   EXPECT_EQ(Session(kV4).rx_absorbed, 2u);
 }
 
+// A worker with a ring of its own (worker_rings[w]) receives its sessions' interesting packets
+// there; bootstrap packets (Your Discriminator 0) and workers without one use rx_ring.
+TEST_F(XdpTest, InterestingPacketsGoToTheOwningWorkersRing) {
+  const uint32_t worker = kV4 >> STROBE_XDP_WORKER_SHIFT;
+  const int own =
+      bpf_map_create(BPF_MAP_TYPE_RINGBUF, "test_ring", 0, 0, STROBE_XDP_RING_BYTES, nullptr);
+  ASSERT_GE(own, 0) << strerror(errno);
+  ASSERT_EQ(bpf_map_update_elem(bpf_map__fd(skel_->maps.worker_rings), &worker, &own, BPF_ANY), 0);
+  std::vector<strobe_xdp_rx_record> got;
+  ring_buffer* own_ring = ring_buffer__new(
+      own,
+      [](void* ctx, void* data, size_t) -> int {
+        static_cast<std::vector<strobe_xdp_rx_record>*>(ctx)->push_back(
+            *static_cast<const strobe_xdp_rx_record*>(data));
+        return 0;
+      },
+      &got, nullptr);
+  ASSERT_NE(own_ring, nullptr);
+  Session(kV4).steady_ok = 0;  // every packet is interesting
+  EXPECT_EQ(Run(Single4(Steady(kV4)).Build()), XDP_DROP);
+  EXPECT_EQ(ring_buffer__consume(own_ring), 1);
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0].payload_len, STROBE_BFD_MANDATORY_LEN);
+  EXPECT_EQ(Drain().size(), 0u);  // nothing on worker 0's ring
+  // Bootstrap: Your Discriminator 0 goes to rx_ring whatever the worker rings.
+  EXPECT_EQ(Run(Single4(With(Steady(kV4),
+                             [](Bfd& b) {
+                               b.your = 0;
+                               b.state = STROBE_BFD_STATE_DOWN;
+                             }))
+                    .Build()),
+            XDP_DROP);
+  EXPECT_EQ(ring_buffer__consume(own_ring), 0);
+  EXPECT_EQ(Drain().size(), 1u);
+  // Without the worker's ring, rx_ring again.
+  ASSERT_EQ(bpf_map_delete_elem(bpf_map__fd(skel_->maps.worker_rings), &worker), 0);
+  EXPECT_EQ(Run(Single4(Steady(kV4)).Build()), XDP_DROP);
+  EXPECT_EQ(Drain().size(), 1u);
+  ring_buffer__free(own_ring);
+  close(own);
+  Session(kV4).steady_ok = 1;
+}
+
 TEST_F(XdpTest, RepeatedRunsCountEveryPacket) {
   const std::vector<uint64_t> before = Counters();
   EXPECT_EQ(Run(Single4(Steady(kV4)).Build(), 0, 1000), XDP_DROP);
