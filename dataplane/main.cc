@@ -39,9 +39,10 @@ int main(int argc, char** argv) {
       "file:line). See docs/config.md.");
   gflags::SetVersionString("0.1.0");
   gflags::ParseCommandLineFlags(&argc, &argv, true);
-  if (FLAGS_log_level == "debug") strobe::SetLogLevel(strobe::LogLevel::kDebug);
-  if (FLAGS_log_level == "warning") strobe::SetLogLevel(strobe::LogLevel::kWarning);
-  if (FLAGS_log_level == "error") strobe::SetLogLevel(strobe::LogLevel::kError);
+  if (!strobe::SetLogLevelByName(FLAGS_log_level)) {
+    fprintf(stderr, "strobe-dataplane: --log_level must be debug, info, warning or error\n");
+    return kExitConfigError;
+  }
   if (FLAGS_config.empty()) {
     fprintf(stderr, "strobe-dataplane: --config FILE is required (see --help)\n");
     return kExitConfigError;

@@ -59,16 +59,17 @@ int main(int argc, char** argv) {
       "(the message names file:line). See docs/config.md.");
   gflags::SetVersionString("0.1.0");
   gflags::ParseCommandLineFlags(&argc, &argv, true);
-  if (FLAGS_log_level == "debug") strobe::SetLogLevel(strobe::LogLevel::kDebug);
-  if (FLAGS_log_level == "warning") strobe::SetLogLevel(strobe::LogLevel::kWarning);
-  if (FLAGS_log_level == "error") strobe::SetLogLevel(strobe::LogLevel::kError);
+  if (!strobe::SetLogLevelByName(FLAGS_log_level)) {
+    fprintf(stderr, "strobe-bgpd: --log_level must be debug, info, warning or error\n");
+    return kExitConfigError;
+  }
   if (FLAGS_config.empty()) {
     fprintf(stderr, "strobe-bgpd: --config FILE is required (see --help)\n");
     return kExitConfigError;
   }
   absl::StatusOr<strobe::config::Config> config = strobe::config::LoadConfigFile(FLAGS_config);
   if (!config.ok()) {
-    fprintf(stderr, "%s\n", std::string(config.status().message()).c_str());
+    fprintf(stderr, "strobe-bgpd: %s\n", std::string(config.status().message()).c_str());
     return kExitConfigError;
   }
   if (config->path.empty()) config->path = FLAGS_config;

@@ -29,6 +29,21 @@ const char* LevelName(LogLevel level) {
 }  // namespace
 
 void SetLogLevel(LogLevel level) { g_level.store(level, std::memory_order_relaxed); }
+
+bool SetLogLevelByName(std::string_view name) {
+  static constexpr std::pair<std::string_view, LogLevel> kNames[] = {
+      {"debug", LogLevel::kDebug},
+      {"info", LogLevel::kInfo},
+      {"warning", LogLevel::kWarning},
+      {"error", LogLevel::kError}};
+  for (const auto& [n, level] : kNames) {
+    if (n == name) {
+      SetLogLevel(level);
+      return true;
+    }
+  }
+  return false;
+}
 LogLevel GetLogLevel() { return g_level.load(std::memory_order_relaxed); }
 
 void LogLine(LogLevel level, std::string_view message) {

@@ -10,6 +10,8 @@ namespace strobe {
 enum class LogLevel { kDebug = 0, kInfo = 1, kWarning = 2, kError = 3 };
 
 void SetLogLevel(LogLevel level);
+// "debug", "info", "warning" or "error"; false (and no change) for any other name.
+bool SetLogLevelByName(std::string_view name);
 LogLevel GetLogLevel();
 void LogLine(LogLevel level, std::string_view message);
 

@@ -10,7 +10,7 @@ import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from strobe import DATAPLANE, STROBECTL, check  # noqa: E402
+from strobe import BGPD, DATAPLANE, STROBECTL, check  # noqa: E402
 
 GOOD = """[dataplane]
 backend = "socket"
@@ -58,7 +58,24 @@ def main() -> int:
         check(cp.returncode == 2 and f"{bad}:10:" in cp.stderr, f"strobectl with a bad config: {cp}")
         cp = run(STROBECTL, "--help")
         check("show bfd sessions" in cp.stdout + cp.stderr, "strobectl --help lacks the commands")
-    print("PASS: exit codes and messages of strobe-dataplane and strobectl")
+        check("show bgp" in cp.stdout + cp.stderr, "strobectl --help lacks the bgp commands")
+
+        # strobe-bgpd: the same contract.
+        bgp_good = Path(d) / "bgp_good.toml"
+        bgp_good.write_text('[bgp]\nasn = 64512\nrouter_id = "198.18.0.1"\n')
+        cp = run(BGPD, "--config", str(bgp_good), "--check")
+        check(cp.returncode == 0, f"strobe-bgpd --check on a good file: {cp}")
+        bgp_bad = Path(d) / "bgp_bad.toml"
+        bgp_bad.write_text('[bgp]\nasn = 64512\nrouter_id = "0.0.0.0"\n')
+        for argv in ([BGPD, "--config", str(bgp_bad)], [BGPD, "--config", str(bgp_bad), "--check"]):
+            cp = run(*argv)
+            check(cp.returncode == 2 and f"{bgp_bad}:3:" in cp.stderr and "router_id" in cp.stderr,
+                  f"{argv}: want exit 2 naming {bgp_bad}:3 and router_id: {cp}")
+        cp = run(BGPD, "--config", str(bgp_good), "--log_level", "loud")
+        check(cp.returncode == 2 and "--log_level" in cp.stderr, f"bad --log_level: {cp}")
+        cp = run(BGPD, "--help")
+        check("strobe-bgpd --config FILE" in cp.stdout + cp.stderr, "strobe-bgpd --help")
+    print("PASS: exit codes and messages of strobe-dataplane, strobe-bgpd and strobectl")
     return 0
 
 
