@@ -155,17 +155,19 @@ void PrintCounters(const json& c) {
         x["absorbed"].get<unsigned long long>(), x["to_user"].get<unsigned long long>(),
         x["ring_full"].get<unsigned long long>(), x["passed"].get<unsigned long long>());
   }
-  Table workers(
-      {"Worker", "Core", "Sessions", "Up", "RxPkts", "TxPkts", "TxErrors", "HandedOff", "Drops"});
+  Table workers({"Worker", "Core", "Sessions", "Up", "RxPkts", "TxPkts", "TxAfXdp", "TxErrors",
+                 "HandedOff", "Drops", "TimerLateMax(us)"});
   for (const json& w : c["workers"]) {
     workers.AddRow({std::to_string(w["worker"].get<int>()), std::to_string(w["core"].get<int>()),
                     std::to_string(w["sessions"].get<uint64_t>()),
                     std::to_string(w["sessions_by_state"]["up"].get<int>()),
                     std::to_string(w["rx_packets"].get<uint64_t>()),
                     std::to_string(w["tx_packets"].get<uint64_t>()),
+                    std::to_string(w.value("tx_af_xdp", uint64_t{0})),
                     std::to_string(w["tx_errors"].get<uint64_t>()),
                     std::to_string(w["handed_off"].get<uint64_t>()),
-                    std::to_string(TotalDrops(w["rx_dropped"]))});
+                    std::to_string(TotalDrops(w["rx_dropped"])),
+                    std::to_string(w.value("timer_late_max_us", int64_t{0}))});
   }
   printf("%s\n", workers.Render().c_str());
   Table drops({"Drop reason", "Packets"});
