@@ -58,17 +58,22 @@ std::vector<AsPathSegment> EffectiveAsPath(const PathAttributes& attributes, boo
   return merged;
 }
 
-RouteAttributes RouteAttributesFromUpdate(const PathAttributes& attributes, bool four_octet_as,
-                                          bool ebgp) {
+RouteAttributes RouteAttributesFromUpdate(const PathAttributes& attributes, NlriField field,
+                                          bool four_octet_as, bool ebgp) {
   RouteAttributes out;
   out.origin = attributes.origin.value_or(kOriginIgp);
   out.as_path = EffectiveAsPath(attributes, four_octet_as);
-  if (attributes.mp_reach.has_value() && attributes.mp_reach->next_hop.size() >= 16) {
-    out.next_hop = net::IpAddress::FromBytes(attributes.mp_reach->next_hop.data(), 6);
-  } else if (attributes.mp_reach.has_value() && attributes.mp_reach->next_hop.size() == 4) {
-    out.next_hop = net::IpAddress::FromBytes(attributes.mp_reach->next_hop.data(), 4);
-  } else if (attributes.next_hop.has_value()) {
-    out.next_hop = net::IpAddress::FromBytes(attributes.next_hop->data(), 4);
+  if (field == NlriField::kIpv4) {
+    if (attributes.next_hop.has_value()) {
+      out.next_hop = net::IpAddress::FromBytes(attributes.next_hop->data(), 4);
+    }
+  } else if (attributes.mp_reach.has_value()) {
+    const std::vector<uint8_t>& nh = attributes.mp_reach->next_hop;
+    if (nh.size() >= 16) {
+      out.next_hop = net::IpAddress::FromBytes(nh.data(), 6);
+    } else if (nh.size() == 4) {
+      out.next_hop = net::IpAddress::FromBytes(nh.data(), 4);
+    }
   }
   out.med = attributes.med;
   if (!ebgp) out.local_pref = attributes.local_pref;

@@ -59,11 +59,18 @@ using AttributesRef = std::shared_ptr<const RouteAttributes>;
 // AS_PATH merged with AS4_PATH per RFC 6793 §4.2.3 (AS4_PATH ignored when longer than AS_PATH).
 std::vector<AsPathSegment> EffectiveAsPath(const PathAttributes& attributes, bool four_octet_as);
 
-// RouteAttributes from a decoded UPDATE. The next hop is NEXT_HOP, or the MP_REACH_NLRI next hop
-// (its global address when a link-local one follows); a LOCAL_PREF is dropped for eBGP (RFC 4271
+// Where an UPDATE carries the prefixes the attributes are for; one UPDATE may use both.
+enum class NlriField {
+  kIpv4,     // The IPv4 NLRI field of RFC 4271: next hop in NEXT_HOP.
+  kMpReach,  // MP_REACH_NLRI (RFC 4760): next hop in that attribute.
+};
+
+// RouteAttributes from a decoded UPDATE for the prefixes of `field`. The next hop is NEXT_HOP for
+// kIpv4, the MP_REACH_NLRI next hop for kMpReach (its global address when a link-local one
+// follows); empty when that attribute is absent. A LOCAL_PREF is dropped for eBGP (RFC 4271
 // §5.1.5). Policy may modify the result before it is interned.
-RouteAttributes RouteAttributesFromUpdate(const PathAttributes& attributes, bool four_octet_as,
-                                          bool ebgp);
+RouteAttributes RouteAttributesFromUpdate(const PathAttributes& attributes, NlriField field,
+                                          bool four_octet_as, bool ebgp);
 
 // AS_PATH length for the decision process (RFC 4271 §9.1.2.2 a): an AS_SEQUENCE counts each AS,
 // an AS_SET counts 1, confederation segments (RFC 5065) count 0.

@@ -155,6 +155,8 @@ const char* SubcodeName(uint8_t code, uint8_t subcode) {
 std::string NotificationName(uint8_t code, uint8_t subcode) {
   const char* sub = SubcodeName(code, subcode);
   if (sub != nullptr) return absl::StrCat(NotificationCodeName(code), "/", sub);
+  // Subcode 0 is Unspecific (RFC 4271 section 4.5), the only one Hold Timer Expired has.
+  if (subcode == 0) return NotificationCodeName(code);
   return absl::StrCat(NotificationCodeName(code), "/subcode ", subcode);
 }
 

@@ -41,7 +41,8 @@ std::vector<uint8_t> EncodeNotificationBody(const Notification& n);
 
 // "Cease", "OPEN Message Error", ...; "Unknown" when unassigned.
 std::string NotificationCodeName(uint8_t code);
-// "Cease/BFD Down", "OPEN Message Error/Bad Peer AS", "UPDATE Message Error/subcode 42".
+// "Cease/BFD Down", "OPEN Message Error/Bad Peer AS", "UPDATE Message Error/subcode 42"; the
+// code's name alone for an unnamed subcode 0 (Unspecific): "Hold Timer Expired".
 std::string NotificationName(uint8_t code, uint8_t subcode);
 
 // The shutdown communication of a Cease/Administrative Shutdown or Reset (RFC 8203, length up to

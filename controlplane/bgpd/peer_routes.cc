@@ -99,11 +99,11 @@ void Peer::OnUpdate(Session* s, const bgp::UpdateDecodeResult& result) {
       STROBE_LOG(kInfo, "neighbor %s: UPDATE attributes discarded (RFC 7606): %d",
                  config_.address.ToString(), result.discarded_types.size());
     }
-    bgp::RouteAttributes base =
-        bgp::RouteAttributesFromUpdate(pa, negotiated_.four_octet_as, ebgp());
-    // Loop detection (RFC 4271 §9.1.2): our own AS in the path makes the route unusable.
-    const bool loop = PathHasAs(base.as_path, speaker_->local_as());
-    auto process = [&](const std::vector<bgp::Prefix>& prefixes, bgp::RouteAttributes attrs) {
+    auto process = [&](const std::vector<bgp::Prefix>& prefixes, bgp::NlriField field) {
+      const bgp::RouteAttributes attrs =
+          bgp::RouteAttributesFromUpdate(pa, field, negotiated_.four_octet_as, ebgp());
+      // Loop detection (RFC 4271 §9.1.2): our own AS in the path makes the route unusable.
+      const bool loop = PathHasAs(attrs.as_path, speaker_->local_as());
       bgp::AttributesRef shared;
       if (!loop && config_.import_policy.empty()) {
         shared = speaker_->rib().attribute_pool().Intern(attrs);
@@ -118,13 +118,8 @@ void Peer::OnUpdate(Session* s, const bgp::UpdateDecodeResult& result) {
         }
       }
     };
-    if (!u.nlri.empty()) {
-      bgp::RouteAttributes v4 = base;
-      v4.next_hop =
-          pa.next_hop ? net::IpAddress::FromBytes(pa.next_hop->data(), 4) : net::IpAddress();
-      process(u.nlri, std::move(v4));
-    }
-    if (has_mp) process(pa.mp_reach->nlri, base);
+    if (!u.nlri.empty()) process(u.nlri, bgp::NlriField::kIpv4);
+    if (has_mp) process(pa.mp_reach->nlri, bgp::NlriField::kMpReach);
   }
   speaker_->ApplyRibChanges(changes);
   CheckMaxPrefixes();

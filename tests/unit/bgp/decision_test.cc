@@ -396,13 +396,15 @@ TEST(RouteAttributesFromUpdateTest, NextHopAndLocalPref) {
   a.next_hop = std::array<uint8_t, 4>{192, 0, 2, 1};
   a.local_pref = 300;
   a.med = 7;
-  RouteAttributes ibgp = RouteAttributesFromUpdate(a, true, /*ebgp=*/false);
+  RouteAttributes ibgp = RouteAttributesFromUpdate(a, NlriField::kIpv4, true, /*ebgp=*/false);
   EXPECT_EQ(ibgp.next_hop, Ip("192.0.2.1"));
   EXPECT_EQ(ibgp.local_pref, 300u);
   EXPECT_EQ(ibgp.med, 7u);
   EXPECT_EQ(ibgp.origin, kOriginEgp);
-  RouteAttributes ebgp = RouteAttributesFromUpdate(a, true, /*ebgp=*/true);
+  RouteAttributes ebgp = RouteAttributesFromUpdate(a, NlriField::kIpv4, true, /*ebgp=*/true);
   EXPECT_FALSE(ebgp.local_pref.has_value());
+  // No MP_REACH_NLRI: no next hop for its (absent) prefixes.
+  EXPECT_TRUE(RouteAttributesFromUpdate(a, NlriField::kMpReach, true, true).next_hop.empty());
 
   MpReach mp;
   mp.afi_safi = kIpv6Unicast;
@@ -411,7 +413,33 @@ TEST(RouteAttributesFromUpdateTest, NextHopAndLocalPref) {
   mp.next_hop.assign(global.begin(), global.end());
   mp.next_hop.insert(mp.next_hop.end(), link_local.begin(), link_local.end());
   a.mp_reach = mp;
-  EXPECT_EQ(RouteAttributesFromUpdate(a, true, true).next_hop, Ip("2001:db8::1"));
+  EXPECT_EQ(RouteAttributesFromUpdate(a, NlriField::kMpReach, true, true).next_hop,
+            Ip("2001:db8::1"));
+}
+
+// One UPDATE with IPv4 NLRI and MP_REACH_NLRI: each set of prefixes gets its own next hop.
+TEST(RouteAttributesFromUpdateTest, BothNlriFieldsKeepTheirNextHops) {
+  PathAttributes a;
+  a.origin = kOriginIgp;
+  a.as_path = Seq({65001});
+  a.next_hop = std::array<uint8_t, 4>{192, 0, 2, 1};
+  MpReach mp;
+  mp.afi_safi = kIpv6Unicast;
+  auto global = Ip("2001:db8::1").bytes();
+  mp.next_hop.assign(global.begin(), global.end());
+  a.mp_reach = mp;
+  EXPECT_EQ(RouteAttributesFromUpdate(a, NlriField::kIpv4, true, true).next_hop, Ip("192.0.2.1"));
+  EXPECT_EQ(RouteAttributesFromUpdate(a, NlriField::kMpReach, true, true).next_hop,
+            Ip("2001:db8::1"));
+  // RFC 8950: IPv4 prefixes in MP_REACH_NLRI with an IPv6 next hop.
+  a.mp_reach->afi_safi = kIpv4Unicast;
+  EXPECT_EQ(RouteAttributesFromUpdate(a, NlriField::kMpReach, true, true).next_hop,
+            Ip("2001:db8::1"));
+  // An IPv4 next hop in MP_REACH_NLRI.
+  a.mp_reach->next_hop = {198, 51, 100, 7};
+  EXPECT_EQ(RouteAttributesFromUpdate(a, NlriField::kMpReach, true, true).next_hop,
+            Ip("198.51.100.7"));
+  EXPECT_EQ(RouteAttributesFromUpdate(a, NlriField::kIpv4, true, true).next_hop, Ip("192.0.2.1"));
 }
 
 }  // namespace

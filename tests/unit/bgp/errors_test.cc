@@ -217,6 +217,10 @@ TEST(BgpNotificationTest, NamesAndShutdownCommunication) {
   EXPECT_EQ(NotificationName(3, 11), "UPDATE Message Error/Malformed AS_PATH");
   EXPECT_EQ(NotificationName(6, 99), "Cease/subcode 99");
   EXPECT_EQ(NotificationName(42, 1), "Unknown/subcode 1");
+  EXPECT_EQ(NotificationName(4, 0), "Hold Timer Expired");
+  EXPECT_EQ(NotificationName(6, 0), "Cease");
+  EXPECT_EQ(NotificationName(2, 0), "OPEN Message Error/Unspecific");
+  EXPECT_EQ(NotificationName(5, 0), "Finite State Machine Error/Unspecified Error");
   for (uint8_t sub = 1; sub <= 10; ++sub) {
     EXPECT_EQ(NotificationName(6, sub).find("subcode"), std::string::npos) << int{sub};
   }
