@@ -37,21 +37,20 @@ def toml_value(v: Any) -> str:
     raise TypeError(v)
 
 
+def toml_table(header: str, keys: dict) -> list[str]:
+    """`header` ("[name]" or "[[name]]"), one line per key, and a blank line."""
+    return [header] + [f"{k} = {toml_value(v)}" for k, v in keys.items()] + [""]
+
+
 def make_config(socket: str, profiles: Iterable[dict], sessions: Iterable[dict],
                 workers: Iterable[int] = (0,), dataplane: dict | None = None) -> str:
     """The TOML text of a dataplane config (docs/config.md); `dataplane` adds [dataplane] keys."""
-    out = ["[dataplane]", f"backend = {toml_value(BACKEND)}",
-           f"workers = {toml_value(list(workers))}", f"control_socket = {toml_value(socket)}"]
-    out += [f"{k} = {toml_value(v)}" for k, v in (dataplane or {}).items()]
-    out.append("")
+    out = toml_table("[dataplane]", {"backend": BACKEND, "workers": list(workers),
+                                     "control_socket": socket, **(dataplane or {})})
     for p in profiles:
-        out.append("[[bfd.profile]]")
-        out += [f"{k} = {toml_value(v)}" for k, v in p.items()]
-        out.append("")
+        out += toml_table("[[bfd.profile]]", p)
     for s in sessions:
-        out.append("[[bfd.session]]")
-        out += [f"{k} = {toml_value(v)}" for k, v in s.items()]
-        out.append("")
+        out += toml_table("[[bfd.session]]", s)
     return "\n".join(out)
 
 
@@ -164,31 +163,20 @@ def make_bgp_config(socket: str, bgp: dict, neighbors: Iterable[dict] = (),
                     profiles: Iterable[dict] = (), dataplane_socket: str | None = None,
                     policies: Iterable[dict] = ()) -> str:
     """The TOML text of a strobe-bgpd config: [controlplane], [bgp] and its tables."""
-    out = ["[controlplane]", f"control_socket = {toml_value(socket)}", ""]
+    out = toml_table("[controlplane]", {"control_socket": socket})
     if dataplane_socket:
-        out += ["[dataplane]", f"control_socket = {toml_value(dataplane_socket)}", ""]
+        out += toml_table("[dataplane]", {"control_socket": dataplane_socket})
     for p in profiles:
-        out.append("[[bfd.profile]]")
-        out += [f"{k} = {toml_value(v)}" for k, v in p.items()]
-        out.append("")
-    out.append("[bgp]")
-    out += [f"{k} = {toml_value(v)}" for k, v in bgp.items()]
-    out.append("")
+        out += toml_table("[[bfd.profile]]", p)
+    out += toml_table("[bgp]", bgp)
     for table, rows in (("bgp.neighbor", neighbors), ("bgp.listen_range", ranges),
                         ("bgp.network", networks)):
         for row in rows:
-            out.append(f"[[{table}]]")
-            out += [f"{k} = {toml_value(v)}" for k, v in row.items()]
-            out.append("")
+            out += toml_table(f"[[{table}]]", row)
     for p in policies:
-        terms = p.get("terms", [])
-        out.append("[[policy]]")
-        out += [f"{k} = {toml_value(v)}" for k, v in p.items() if k != "terms"]
-        out.append("")
-        for t in terms:
-            out.append("[[policy.term]]")
-            out += [f"{k} = {toml_value(v)}" for k, v in t.items()]
-            out.append("")
+        out += toml_table("[[policy]]", {k: v for k, v in p.items() if k != "terms"})
+        for t in p.get("terms", []):
+            out += toml_table("[[policy.term]]", t)
     return "\n".join(out)
 
 
