@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "absl/container/flat_hash_set.h"
 #include "dataplane/worker.h"
 #include "dataplane/worker_slot.h"
 #include "src/common/logging.h"
@@ -100,10 +101,13 @@ void Worker::FlushAfXdp() {
 
 void Worker::ApplyNeighborUpdates(const std::vector<NeighborUpdate>& updates) {
   if (af_xdp_.empty()) return;
+  // The changes first, then one pass over the sessions: a burst of updates (the dump at start,
+  // a neighbour storm) costs one walk of the slots, not one per update.
+  absl::flat_hash_set<std::pair<int, net::IpAddress>> changed_neighbors;
+  absl::flat_hash_set<int> changed_links;
   for (const NeighborUpdate& u : updates) {
     if (!af_xdp_.contains(u.ifindex)) continue;
-    const bool is_link = u.kind == NeighborUpdate::Kind::kLink;
-    if (is_link) {
+    if (u.kind == NeighborUpdate::Kind::kLink) {
       auto it = link_macs_.find(u.ifindex);
       if (u.usable && it != link_macs_.end() && it->second == u.mac) continue;
       if (u.usable) {
@@ -111,6 +115,7 @@ void Worker::ApplyNeighborUpdates(const std::vector<NeighborUpdate>& updates) {
       } else {
         link_macs_.erase(u.ifindex);
       }
+      changed_links.insert(u.ifindex);
     } else {
       const std::pair<int, net::IpAddress> key{u.ifindex, u.address};
       auto it = neighbors_.find(key);
@@ -120,13 +125,16 @@ void Worker::ApplyNeighborUpdates(const std::vector<NeighborUpdate>& updates) {
       } else {
         neighbors_.erase(key);
       }
+      changed_neighbors.insert(key);
     }
-    // Rebuild the frames this changes at their next transmission.
-    for (auto& slot : slots_) {
-      if (slot && slot->frame != nullptr && slot->ifindex == u.ifindex &&
-          (is_link || slot->spec.key.peer == u.address)) {
-        slot->frame.reset();
-      }
+  }
+  if (changed_links.empty() && changed_neighbors.empty()) return;
+  // Rebuild the frames this changes at their next transmission.
+  for (auto& slot : slots_) {
+    if (slot && slot->frame != nullptr &&
+        (changed_links.contains(slot->ifindex) ||
+         changed_neighbors.contains({slot->ifindex, slot->spec.key.peer}))) {
+      slot->frame.reset();
     }
   }
 }
