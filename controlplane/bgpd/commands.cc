@@ -61,6 +61,8 @@ absl::StatusOr<json> Speaker::HandleCommand(const std::string& command, const js
     return RoutesJson(*this, only);
   }
 
+  if (command == "show fib") return fib_->Show(args);
+
   if (command == "clear bgp neighbor") {
     const std::string soft = args.value("soft", std::string());
     if (!soft.empty() && soft != "in" && soft != "out") {

@@ -16,6 +16,11 @@ std::string Hops(const std::vector<net::IpAddress>& hops) {
 
 }  // namespace
 
+absl::StatusOr<nlohmann::json> FibSink::Show(const nlohmann::json& args) const {
+  (void)args;
+  return absl::FailedPreconditionError("the FIB is not programmed ([fib] enabled = false)");
+}
+
 void LoggingFibSink::Apply(const std::vector<bgp::RibChange>& changes) {
   for (const bgp::RibChange& c : changes) {
     if (!c.FibChanged()) continue;

@@ -7,11 +7,13 @@
 
 #include <atomic>
 #include <cstdio>
+#include <memory>
 #include <string>
 
 #include "controlplane/bgpd/control_bridge.h"
 #include "controlplane/bgpd/event_loop.h"
 #include "controlplane/bgpd/fib_sink.h"
+#include "controlplane/bgpd/kernel_fib_sink.h"
 #include "controlplane/bgpd/speaker.h"
 #include "src/common/clock.h"
 #include "src/common/logging.h"
@@ -34,9 +36,11 @@ constexpr int kExitConfigError = 2;
 constexpr int64_t kShutdownFlushNs = 2 * strobe::kNsPerSec;
 
 std::atomic<bool> g_stop{false};
+std::atomic<bool> g_keep_fib{false};
 strobe::bgpd::EventLoop* g_loop = nullptr;
 
-void OnSignal(int) {
+void OnSignal(int signum) {
+  if (signum == SIGUSR2) g_keep_fib.store(true, std::memory_order_release);
   g_stop.store(true, std::memory_order_release);
   if (g_loop != nullptr) g_loop->Wake();
 }
@@ -54,9 +58,15 @@ int main(int argc, char** argv) {
       "strobe-dataplane ([dataplane] control_socket): BFD Down closes the session at once with\n"
       "NOTIFICATION Cease/BFD Down and withdraws its routes. Serves `strobectl show bgp ...` on\n"
       "[controlplane] control_socket.\n\n"
-      "Exit status: 0 after SIGTERM/SIGINT (every neighbor is sent Cease/Administrative\n"
-      "Shutdown first), 1 on a runtime error (a socket), 2 when the configuration is refused\n"
-      "(the message names file:line). See docs/config.md.");
+      "Programs the Loc-RIB into the kernel ([fib]: nexthop groups shared by every route with\n"
+      "the same ECMP set; a neighbor's failure rewrites its groups before any route).\n\n"
+      "Signals: SIGTERM/SIGINT stop (every neighbor is sent Cease/Administrative Shutdown and\n"
+      "our routes leave the kernel); SIGUSR2 is a graceful stop: routes stay in the kernel and\n"
+      "the next strobe-bgpd adopts them without a blink, removing those nobody announces again\n"
+      "after [fib] stale_timeout_s.\n\n"
+      "Exit status: 0 after SIGTERM/SIGINT/SIGUSR2, 1 on a runtime error (a socket or the\n"
+      "FIB's netlink), 2 when the configuration is refused (the message names file:line).\n"
+      "See docs/config.md.");
   gflags::SetVersionString("0.1.0");
   gflags::ParseCommandLineFlags(&argc, &argv, true);
   if (!strobe::SetLogLevelByName(FLAGS_log_level)) {
@@ -79,7 +89,19 @@ int main(int argc, char** argv) {
   }
 
   strobe::bgpd::EventLoop loop;
-  strobe::bgpd::LoggingFibSink fib;
+  std::unique_ptr<strobe::bgpd::KernelFibSink> kernel_fib;
+  strobe::bgpd::LoggingFibSink logging_fib;
+  if (config->fib.enabled && !FLAGS_check) {
+    absl::StatusOr<std::unique_ptr<strobe::bgpd::KernelFibSink>> sink =
+        strobe::bgpd::KernelFibSink::Create(&loop, config->fib);
+    if (!sink.ok()) {
+      fprintf(stderr, "strobe-bgpd: fib: %s\n", std::string(sink.status().message()).c_str());
+      return kExitRuntimeError;
+    }
+    kernel_fib = *std::move(sink);
+  }
+  strobe::bgpd::FibSink& fib =
+      kernel_fib ? static_cast<strobe::bgpd::FibSink&>(*kernel_fib) : logging_fib;
   strobe::bgpd::SpeakerOptions options;
   options.connect_port = static_cast<uint16_t>(FLAGS_connect_port);
   options.idle_hold_ns = int64_t{FLAGS_idle_hold_ms} * strobe::kNsPerMs;
@@ -105,6 +127,7 @@ int main(int argc, char** argv) {
   sa.sa_handler = OnSignal;
   sigaction(SIGTERM, &sa, nullptr);
   sigaction(SIGINT, &sa, nullptr);
+  sigaction(SIGUSR2, &sa, nullptr);
   signal(SIGPIPE, SIG_IGN);
 
   // The control socket first: a second instance must fail before it touches port 179.
@@ -121,6 +144,8 @@ int main(int argc, char** argv) {
              (*speaker)->local_as(), neighbors, ranges, control_socket);
   loop.Run(g_stop);
 
+  const bool keep_fib = g_keep_fib.load(std::memory_order_acquire);
+  if (kernel_fib) kernel_fib->Stop(keep_fib);
   STROBE_LOG(kInfo, "strobe-bgpd: stopping, sending Cease/Administrative Shutdown to every peer");
   (*speaker)->Shutdown("strobe-bgpd shutting down");
   const int64_t deadline = strobe::MonotonicNowNs() + kShutdownFlushNs;

@@ -559,10 +559,16 @@ void Peer::OnSessionDown(Session* s) {
   } else {
     gr_timer_.Cancel();
     adj_in_.Clear();
+    // The FIB drops this neighbor's next hops from every group first, in one step whatever the
+    // number of routes; the per-route withdrawals below then find their groups already right.
+    speaker_->NextHopsDown(*this, failure_event_ns_ != 0 ? failure_event_ns_ : now);
     changes = speaker_->rib().WithdrawAll(config_.address);
+    next_hops_.clear();
   }
+  failure_event_ns_ = 0;
   adj_out_.Clear();
   negotiated_ = Negotiated{};
+  end_of_rib_.clear();
   speaker_->ApplyRibChanges(changes);
   STROBE_LOG(kInfo, "neighbor %s: session down (%s), %d Loc-RIB changes",
              config_.address.ToString(), last_reset_reason_, changes.size());

@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "controlplane/bgp/fsm.h"
 #include "controlplane/bgp/message.h"
 #include "controlplane/bgp/policy.h"
@@ -121,6 +122,11 @@ class Peer {
   int64_t last_bfd_down_ns() const { return last_bfd_down_ns_; }
   int64_t last_bfd_withdraw_latency_ns() const { return last_bfd_withdraw_latency_ns_; }
   bool graceful_restart_active() const { return gr_timer_.armed(); }
+  // The next hops of this neighbor's Loc-RIB candidate paths, each with its number of paths
+  // (what dies with the session: the FIB's prefix-independent failover).
+  const absl::flat_hash_map<net::IpAddress, uint32_t>& next_hops() const { return next_hops_; }
+  // Established, and End-of-RIB received for every negotiated family (RFC 4724 §2).
+  bool sent_all_routes() const;
   bool max_prefix_warned() const { return max_prefix_warned_; }
   // A dynamic neighbor whose session ended: the speaker deletes it.
   bool finished() const { return finished_; }
@@ -159,6 +165,7 @@ class Peer {
                 const bgp::RouteAttributes& attributes, const bgp::AttributesRef& shared,
                 std::vector<bgp::RibChange>* changes);
   void SweepStale(std::optional<bgp::AfiSafi> family, const char* why);
+  void OnEndOfRib(const bgp::AfiSafi& family);
   void CheckMaxPrefixes();
   void ResendFamily(Session* s, bgp::AfiSafi family);
 
@@ -185,6 +192,9 @@ class Peer {
   AdjRibIn adj_in_;
   AdjRibOut adj_out_;
   bool flush_pending_ = false;
+  absl::flat_hash_map<net::IpAddress, uint32_t> next_hops_;
+  std::vector<bgp::AfiSafi> end_of_rib_;  // families this session sent End-of-RIB for
+  int64_t failure_event_ns_ = 0;  // when the failure closing the session was learnt (BFD Down)
 
   int64_t established_since_ns_ = 0;
   int64_t down_since_ns_ = 0;

@@ -67,6 +67,7 @@ void Peer::OnBfdEvent(const ipc::BfdPeerEvent& event) {
            std::string(bfd::DiagName(event.local_diag)), failure ? ": closing the session" : "");
   if (!failure) return;
   const bool was_established = established();
+  failure_event_ns_ = event.changed_ns > 0 ? event.changed_ns : event.received_ns;
   auto deliver = [&](Session* s) {
     if (s == nullptr) return;
     const FsmState st = s->fsm.state();

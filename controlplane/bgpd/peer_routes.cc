@@ -30,6 +30,11 @@ bool PathHasAs(const std::vector<bgp::AsPathSegment>& path, uint32_t asn) {
 void Peer::ApplyPath(const bgp::RibPrefix& prefix, const bgp::AttributesRef& effective,
                      std::vector<bgp::RibChange>* changes) {
   std::vector<bgp::RibChange> c;
+  if (const bgp::Path* old = speaker_->rib().AdjRibIn(config_.address, prefix)) {
+    auto it = next_hops_.find(old->next_hop());
+    if (it != next_hops_.end() && --it->second == 0) next_hops_.erase(it);
+  }
+  if (effective != nullptr) ++next_hops_[effective->next_hop];
   if (effective == nullptr) {
     c = speaker_->rib().Withdraw(config_.address, prefix);
   } else {
@@ -67,11 +72,13 @@ void Peer::OnUpdate(Session* s, const bgp::UpdateDecodeResult& result) {
   const bool empty_v4 = u.withdrawn.empty() && u.nlri.empty();
   if (empty_v4 && pa == bgp::PathAttributes{}) {
     SweepStale(bgp::kIpv4Unicast, "End-of-RIB");
+    OnEndOfRib(bgp::kIpv4Unicast);
     return;
   }
   if (empty_v4 && pa.mp_unreach && pa.mp_unreach->withdrawn.empty() && !pa.mp_reach && !pa.origin &&
       !pa.as_path) {
     SweepStale(pa.mp_unreach->afi_safi, "End-of-RIB");
+    OnEndOfRib(pa.mp_unreach->afi_safi);
     return;
   }
 
@@ -123,6 +130,21 @@ void Peer::OnUpdate(Session* s, const bgp::UpdateDecodeResult& result) {
   }
   speaker_->ApplyRibChanges(changes);
   CheckMaxPrefixes();
+}
+
+void Peer::OnEndOfRib(const bgp::AfiSafi& family) {
+  if (std::find(end_of_rib_.begin(), end_of_rib_.end(), family) == end_of_rib_.end()) {
+    end_of_rib_.push_back(family);
+  }
+  speaker_->OnEndOfRib();
+}
+
+bool Peer::sent_all_routes() const {
+  if (!established()) return false;
+  for (const bgp::AfiSafi& f : negotiated_.families) {
+    if (std::find(end_of_rib_.begin(), end_of_rib_.end(), f) == end_of_rib_.end()) return false;
+  }
+  return true;
 }
 
 void Peer::SweepStale(std::optional<bgp::AfiSafi> family, const char* why) {

@@ -236,6 +236,30 @@ void Speaker::ApplyRibChanges(const std::vector<bgp::RibChange>& changes) {
   for (const bgp::RibChange& c : changes) MarkDirty(c.prefix);
 }
 
+void Speaker::NextHopsDown(const Peer& peer, int64_t event_ns) {
+  std::vector<net::IpAddress> dead;
+  const std::vector<const Peer*> peers = Peers();
+  for (const auto& [next_hop, paths] : peer.next_hops()) {
+    bool shared = false;
+    for (const Peer* other : peers) {
+      shared = shared || (other != &peer && other->next_hops().contains(next_hop));
+    }
+    if (!shared) dead.push_back(next_hop);
+  }
+  if (!dead.empty()) fib_->NextHopsDown(dead, event_ns);
+}
+
+void Speaker::OnEndOfRib() {
+  if (initial_table_complete_) return;
+  for (const auto& [address, peer] : peers_) {
+    if (!peer->sent_all_routes()) return;
+  }
+  initial_table_complete_ = true;
+  STROBE_LOG(kInfo, "every neighbor has sent its routes (End-of-RIB): the initial table is "
+                    "complete");
+  fib_->InitialTableComplete();
+}
+
 void Speaker::MarkDirty(const bgp::RibPrefix& prefix) {
   dirty_.insert(prefix);
   if (flush_scheduled_) return;

@@ -60,6 +60,12 @@ class Speaker {
   bgp::Rib& rib() { return rib_; }
   // Tells the FIB sink and marks the prefixes for export, in this order.
   void ApplyRibChanges(const std::vector<bgp::RibChange>& changes);
+  // `peer`'s session is going down: its next hops that no other neighbor uses are dead for the
+  // FIB (told before the Loc-RIB is walked). `event_ns`: when the failure was learnt.
+  void NextHopsDown(const Peer& peer, int64_t event_ns);
+  // A neighbor sent End-of-RIB: once every configured neighbor has sent all its routes, the FIB
+  // learns that the initial table is complete (its stale routes from a previous instance go).
+  void OnEndOfRib();
   // A neighbor reached Established: queue its whole Adj-RIB-Out (the neighbor then sends it and
   // its End-of-RIB markers).
   void FillAdjRibOut(Peer* peer);
@@ -102,6 +108,7 @@ class Speaker {
   std::unique_ptr<BfdLink> bfd_;
   absl::flat_hash_set<bgp::RibPrefix> dirty_;
   bool flush_scheduled_ = false;
+  bool initial_table_complete_ = false;
   int64_t started_ns_ = 0;
 };
 

@@ -10,6 +10,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "controlplane/strobectl/bgp_views.h"
+#include "controlplane/strobectl/fib_views.h"
 #include "controlplane/strobectl/table.h"
 #include "src/config/config.h"
 #include "src/ipc/control_protocol.h"
@@ -50,7 +51,10 @@ const char kUsage[] =
     "  clear bgp neighbor ADDR|* [soft in|out]\n"
     "                               reset the session (Cease/Administrative Reset), or ask for\n"
     "                               the neighbor's routes again (soft in: ROUTE-REFRESH), or\n"
-    "                               send ours again (soft out)\n\n"
+    "                               send ours again (soft out)\n"
+    "  show fib [PREFIX|summary]    the kernel FIB as strobe-bgpd programs it: nexthop groups\n"
+    "                               and members, routes with their state (installed, pending,\n"
+    "                               failed with the kernel's error, stale), request counters\n\n"
     "With --config the control socket is read from the file: [dataplane] control_socket for\n"
     "bfd commands, [controlplane] control_socket for bgp commands; otherwise --socket, or the\n"
     "defaults /run/strobe/strobe.sock and /run/strobe/bgpd.sock. --json prints the reply as\n"
@@ -208,7 +212,8 @@ int main(int argc, char** argv) {
     kBgpSummary,
     kBgpNeighbors,
     kBgpRoutes,
-    kBgpClear
+    kBgpClear,
+    kFib
   } view;
   bool bgp = false;
   if (is({"show", "bgp", "summary"}) && words.size() == 3) {
@@ -235,6 +240,17 @@ int main(int argc, char** argv) {
     request = {{"command", "clear bgp neighbor"}, {"args", {{"address", words[3]}}}};
     if (words.size() == 6) request["args"]["soft"] = words[5];
     view = View::kBgpClear;
+    bgp = true;
+  } else if (is({"show", "fib"})) {
+    request = {{"command", "show fib"}, {"args", json::object()}};
+    if (words.size() == 3 && words[2] == "summary") {
+      request["args"]["summary"] = true;
+    } else if (words.size() == 3) {
+      request["args"]["prefix"] = words[2];
+    } else if (words.size() > 3) {
+      return Usage("show fib takes at most one prefix, or \"summary\"");
+    }
+    view = View::kFib;
     bgp = true;
   } else if (is({"show", "bfd", "sessions"}) || is({"show", "bfd", "peers"})) {
     request = {{"command", "show bfd sessions"}, {"args", json::object()}};
@@ -316,6 +332,9 @@ int main(int argc, char** argv) {
       break;
     case View::kBgpRoutes:
       printf("%s", strobe::ctl::FormatBgpRoutes(*reply).c_str());
+      break;
+    case View::kFib:
+      printf("%s", strobe::ctl::FormatFib(*reply).c_str());
       break;
     case View::kBgpClear:
       printf("%d neighbor(s) cleared\n", (*reply)["neighbors_cleared"].get<int>());

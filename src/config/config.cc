@@ -174,6 +174,51 @@ const BfdProfile& Config::ProfileFor(const BfdSessionConfig& session) const {
   return DefaultProfile();
 }
 
+namespace {
+
+void ReadFib(Reader& r, const toml::table& t, FibConfig* out) {
+  r.OnlyKeys(t, "[fib]",
+             {"enabled", "table", "protocol", "metric", "nexthop_objects", "resilient",
+              "resilient_buckets", "nexthop_compat_mode", "stale_timeout_s"});
+  if (auto v = r.Bool(t, "enabled")) out->enabled = *v;
+  // 253-255 are default, main, local; 0 is "unspecified".
+  if (auto v = r.Int(t, "table", 1, 0xFFFFFFFF)) out->table = static_cast<uint32_t>(*v);
+  if (out->table == 255) r.Fail(t.get("table"), "\"table\" = 255 is the kernel's local table");
+  // 0-4 belong to the kernel itself (unspec, redirect, kernel, boot, static).
+  if (auto v = r.Int(t, "protocol", 5, 255)) out->protocol = static_cast<uint8_t>(*v);
+  if (auto v = r.Int(t, "metric", 0, 0xFFFFFFFF)) out->metric = static_cast<uint32_t>(*v);
+  if (auto v = r.String(t, "nexthop_objects")) {
+    if (*v != "auto" && *v != "off") {
+      r.Fail(t.get("nexthop_objects"), "\"nexthop_objects\" must be \"auto\" or \"off\"");
+    }
+    out->nexthop_objects = *v == "auto";
+  }
+  if (auto v = r.Bool(t, "resilient")) out->resilient = *v;
+  if (auto v = r.Int(t, "resilient_buckets", 1, 32768)) {
+    out->resilient_buckets = static_cast<uint16_t>(*v);
+  }
+  if (auto v = r.String(t, "nexthop_compat_mode")) {
+    if (*v == "off") {
+      out->nexthop_compat_mode = 0;
+    } else if (*v == "on") {
+      out->nexthop_compat_mode = 1;
+    } else if (*v == "keep") {
+      out->nexthop_compat_mode = -1;
+    } else {
+      r.Fail(t.get("nexthop_compat_mode"),
+             "\"nexthop_compat_mode\" must be \"off\", \"on\" or \"keep\"");
+    }
+  }
+  if (auto v = r.Int(t, "stale_timeout_s", 0, 3600)) {
+    out->stale_timeout_s = static_cast<uint32_t>(*v);
+  }
+  if (out->resilient && !out->nexthop_objects) {
+    r.Fail(t.get("resilient"), "\"resilient\" groups need nexthop_objects = \"auto\"");
+  }
+}
+
+}  // namespace
+
 absl::StatusOr<Config> ParseConfig(std::string_view text, std::string_view source_name) {
   Reader r{std::string(source_name)};
   Config config;
@@ -185,7 +230,8 @@ absl::StatusOr<Config> ParseConfig(std::string_view text, std::string_view sourc
     return absl::InvalidArgumentError(absl::StrCat(
         std::string(source_name), ":", e.source().begin.line, ": ", std::string(e.description())));
   }
-  r.OnlyKeys(root, "the top level", {"dataplane", "controlplane", "bfd", "bgp", "policy"});
+  r.OnlyKeys(root, "the top level", {"dataplane", "controlplane", "bfd", "bgp", "policy", "fib"});
+  if (const toml::table* t = r.Table(root, "fib")) ReadFib(r, *t, &config.fib);
   if (const toml::table* t = r.Table(root, "dataplane")) ReadDataplane(r, *t, &config.dataplane);
   if (const toml::table* t = r.Table(root, "controlplane")) {
     r.OnlyKeys(*t, "[controlplane]", {"control_socket"});

@@ -161,9 +161,11 @@ BGPD = os.environ.get("STROBE_BGPD", str(ROOT / "build/controlplane/bgpd/strobe-
 def make_bgp_config(socket: str, bgp: dict, neighbors: Iterable[dict] = (),
                     ranges: Iterable[dict] = (), networks: Iterable[dict] = (),
                     profiles: Iterable[dict] = (), dataplane_socket: str | None = None,
-                    policies: Iterable[dict] = ()) -> str:
-    """The TOML text of a strobe-bgpd config: [controlplane], [bgp] and its tables."""
+                    policies: Iterable[dict] = (), fib: dict | None = None) -> str:
+    """The TOML text of a strobe-bgpd config: [controlplane], [bgp] and its tables, [fib]."""
     out = toml_table("[controlplane]", {"control_socket": socket})
+    if fib is not None:
+        out += toml_table("[fib]", fib)
     if dataplane_socket:
         out += toml_table("[dataplane]", {"control_socket": dataplane_socket})
     for p in profiles:
@@ -188,7 +190,7 @@ class Bgpd:
                  profiles: Iterable[dict] = (), dataplane_socket: str | None = None,
                  policies: Iterable[dict] = (), name: str = "bgpd",
                  args: Iterable[str] = ("--idle_hold_ms", "500", "--idle_hold_max_ms", "2000"),
-                 ) -> None:
+                 fib: dict | None = None) -> None:
         self.lab = L
         self.ns = ns
         d = L.run_dir / name
@@ -196,7 +198,7 @@ class Bgpd:
         self.socket = str(d / "bgpd.sock")
         self.config_path = d / "bgpd.toml"
         self.config_path.write_text(make_bgp_config(self.socket, bgp, neighbors, ranges, networks,
-                                                    profiles, dataplane_socket, policies))
+                                                    profiles, dataplane_socket, policies, fib))
         self.log = d / "bgpd.log"
         self.proc = L.spawn(ns, [BGPD, "--config", str(self.config_path), *args], self.log,
                             desc=f"strobe-bgpd@{ns}")
@@ -240,6 +242,9 @@ class Bgpd:
 
     def summary(self) -> dict:
         return self.ctl("show", "bgp", "summary")
+
+    def fib(self, *words: str) -> dict:
+        return self.ctl("show", "fib", *words)
 
     def wait_established(self, address: str, timeout_s: float = 30) -> dict:
         return lab.wait_until(
