@@ -359,6 +359,18 @@ bool FibTable::HasWork() const {
          !unused_groups_.empty() || !unused_nexthops_.empty();
 }
 
+std::vector<uint32_t> FibTable::KernelMembers(uint32_t group_id) const {
+  // A member the kernel refused (its device is down) is left out until it is installed: the
+  // group forwards over the others meanwhile.
+  const std::vector<uint32_t>& members = groups_.at(group_id).members;
+  std::vector<uint32_t> out;
+  for (uint32_t m : members) {
+    auto it = nexthops_.find(m);
+    if (it != nexthops_.end() && it->second.error == 0) out.push_back(m);
+  }
+  return out.empty() ? members : out;
+}
+
 KernelNexthop FibTable::NexthopMessage(const Op& op) const {
   KernelNexthop nh;
   nh.id = op.id;
@@ -366,7 +378,7 @@ KernelNexthop FibTable::NexthopMessage(const Op& op) const {
   if (op.kind == OpKind::kAddNexthop) {
     nh.gateway = nexthops_.at(op.id).gateway;
   } else if (op.kind == OpKind::kSetGroup) {
-    nh.group = groups_.at(op.id).members;
+    nh.group = KernelMembers(op.id);
     nh.resilient = options_.resilient;
     nh.buckets = options_.resilient_buckets;
   }
@@ -394,8 +406,17 @@ void FibTable::OnResult(const Op& op, int error, const std::string& message, int
   switch (op.kind) {
     case OpKind::kAddNexthop:
       if (auto it = nexthops_.find(op.id); it != nexthops_.end()) {
+        const bool was_left_out = it->second.error != 0;
         it->second.installed = error == 0;
         it->second.error = error;
+        if (error == 0 && was_left_out) {
+          // Back in the groups it was left out of.
+          for (auto& [gid, group] : groups_) {
+            if (std::binary_search(group.members.begin(), group.members.end(), op.id)) {
+              QueueGroup(gid);
+            }
+          }
+        }
       }
       return;
     case OpKind::kSetGroup:
@@ -451,7 +472,7 @@ void FibTable::Reconcile(const std::vector<KernelNexthop>& nexthops,
       members = k->second->group;
       std::sort(members.begin(), members.end());
     }
-    group.installed = k != kernel.end() && k->second->is_group() && members == group.members;
+    group.installed = k != kernel.end() && k->second->is_group() && members == KernelMembers(id);
     if (!group.installed) {
       QueueGroup(id);
       if (k == kernel.end()) missing_groups.insert(id);
@@ -579,7 +600,7 @@ bool FibTable::OnNexthopChanged(const KernelNexthop& nh) {
   if (auto it = groups_.find(nh.id); it != groups_.end()) {
     std::vector<uint32_t> members = nh.group;
     std::sort(members.begin(), members.end());
-    if (members == it->second.members || it->second.queued) return false;
+    if (members == KernelMembers(nh.id) || it->second.queued) return false;
     QueueGroup(nh.id);
     return true;
   }

@@ -153,6 +153,8 @@ class FibTable {
     uint32_t metric = 0;  // removals
   };
   uint32_t NewId() { return next_id_++; }
+  // The members a group is sent with: those the kernel has not refused.
+  std::vector<uint32_t> KernelMembers(uint32_t group_id) const;
   uint32_t NexthopFor(const Gateway& gateway);
   uint32_t GroupFor(const std::vector<uint32_t>& members);
   // Sorted nexthop ids of `next_hops` (unresolvable ones left out).

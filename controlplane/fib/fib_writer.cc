@@ -217,8 +217,15 @@ void FibWriter::Send(const std::vector<Op>& ops) {
   RequestBatch batch;
   std::vector<Op> in_batch;
   uint32_t first_seq = 0;
+  bool nexthops_in_batch = false;
   for (const Op& op : ops) {
-    if (batch.full()) SendBatch(batch, first_seq, in_batch);
+    // Groups are built from the nexthops' acked state (a refused member is left out), so the
+    // nexthops go in a batch of their own first.
+    if (batch.full() || (op.kind == OpKind::kSetGroup && nexthops_in_batch)) {
+      SendBatch(batch, first_seq, in_batch);
+      nexthops_in_batch = false;
+    }
+    nexthops_in_batch = nexthops_in_batch || op.kind == OpKind::kAddNexthop;
     const uint32_t seq = requests_->NextSeq();
     if (batch.empty()) first_seq = seq;
     switch (op.kind) {

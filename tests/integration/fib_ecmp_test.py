@@ -10,7 +10,8 @@ Shown:
      net.ipv4.nexthop_compat_mode is 0;
   2. n1's BFD goes Down (egress silenced): group G is rewritten with 3 members, the route is not
      touched (same nhid, no route event in `ip monitor`); `show fib` records the failover;
-  3. n1 back: G has 4 members again, still the same route;
+  3. n1 back: G has 4 members again, still the same route; the edge's link to n2 down and up:
+     G loses n2 and takes it back, still the same route;
   4. `ip nexthop del id G` (an operator's mistake): Strobe re-installs G and the route;
   5. graceful stop (SIGUSR2) and start again: the route and G stay in the kernel untouched (no
      VIP event at all in `ip monitor`: the new instance adopts them), and a route of ours nobody
@@ -169,6 +170,17 @@ def main() -> int:
         route, _ = lab.wait_until(ecmp(gateways), 60, what="n1 back in the group")
         check(route["nhid"] == nhid, f"route on another group after n1 came back: {route}")
         print(f"PASS: n1 back -> group {nhid} has 4 members again, same route")
+
+        # 3b. The edge's interface towards n2 goes down and up again (the kernel itself drops the
+        # nexthops on a device that goes down): the group loses n2 and takes it back, in place.
+        L.exec(edge, ["ip", "link", "set", links[1].if_a, "down"])
+        route, _ = lab.wait_until(ecmp(gateways - {links[1].v4_b}), 10, interval_s=0.02,
+                                  what="group without n2 while its link is down")
+        check(route["nhid"] == nhid, f"route on another group with n2's link down: {route}")
+        L.exec(edge, ["ip", "link", "set", links[1].if_a, "up"])
+        route, _ = lab.wait_until(ecmp(gateways), 60, what="n2 back once its link is up")
+        check(route["nhid"] == nhid, f"route on another group after n2's link came up: {route}")
+        print(f"PASS: n2's link down and up: group {nhid} lost n2 and took it back, same route")
 
         # 4. An operator deletes our group: repaired.
         repairs = bgpd.fib("summary")["counters"]["repairs"]
