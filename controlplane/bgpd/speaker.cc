@@ -255,8 +255,9 @@ void Speaker::OnEndOfRib() {
     if (!peer->sent_all_routes()) return;
   }
   initial_table_complete_ = true;
-  STROBE_LOG(kInfo, "every neighbor has sent its routes (End-of-RIB): the initial table is "
-                    "complete");
+  STROBE_LOG(kInfo,
+             "every neighbor has sent its routes (End-of-RIB): the initial table is "
+             "complete");
   fib_->InitialTableComplete();
 }
 

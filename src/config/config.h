@@ -61,15 +61,15 @@ struct BfdSessionConfig {
 
 // [fib]: how strobe-bgpd programs the kernel FIB (controlplane/fib, docs/config.md).
 struct FibConfig {
-  bool enabled = true;                  // false: the Loc-RIB is not installed anywhere
-  uint32_t table = 254;                 // kernel table id (main)
-  uint8_t protocol = 200;               // rtnetlink protocol tagged on routes and nexthops
-  uint32_t metric = 20;                 // route priority
-  bool nexthop_objects = true;          // nexthop_objects = "auto" | "off" (RTA_MULTIPATH)
-  bool resilient = false;               // resilient nexthop groups
+  bool enabled = true;          // false: the Loc-RIB is not installed anywhere
+  uint32_t table = 254;         // kernel table id (main)
+  uint8_t protocol = 200;       // rtnetlink protocol tagged on routes and nexthops
+  uint32_t metric = 20;         // route priority
+  bool nexthop_objects = true;  // nexthop_objects = "auto" | "off" (RTA_MULTIPATH)
+  bool resilient = false;       // resilient nexthop groups
   uint16_t resilient_buckets = 128;
-  int nexthop_compat_mode = 0;          // net.ipv4.nexthop_compat_mode to set; -1: "keep"
-  uint32_t stale_timeout_s = 120;       // routes found at start, kept until re-announced
+  int nexthop_compat_mode = 0;     // net.ipv4.nexthop_compat_mode to set; -1: "keep"
+  uint32_t stale_timeout_s = 120;  // routes found at start, kept until re-announced
 };
 
 struct Config {
