@@ -428,6 +428,9 @@ nlohmann::json FibWriter::ToJson(const std::optional<bgp::RibPrefix>& prefix, bo
         {"next_hops", hops},
         {"groups", last_failover_->groups},
         {"event_to_ack_us", (last_failover_->acked_ns - last_failover_->event_ns) / kNsPerUs},
+        // CLOCK_MONOTONIC of this host: comparable with other local observers' timestamps.
+        {"event_ns", last_failover_->event_ns},
+        {"acked_ns", last_failover_->acked_ns},
         {"ms_ago", ms_ago(last_failover_->acked_ns)}};
   } else {
     out["last_failover"] = nullptr;
