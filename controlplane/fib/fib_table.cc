@@ -197,7 +197,9 @@ void FibTable::PlanMultipath(const bgp::RibPrefix& prefix, RouteEntry& route) {
   }
   std::vector<Gateway> gateways = ResolveGateways(route.wanted);
   if (route.state == RouteState::kStale && hold_stale_) {
-    if (gateways == route.gateways) route.state = RouteState::kInstalled;
+    if (gateways == route.gateways && route.kernel_metric == options_.metric) {
+      route.state = RouteState::kInstalled;
+    }
     return;  // held as the kernel has it until the stale period ends
   }
   if (gateways.empty()) {
@@ -208,7 +210,8 @@ void FibTable::PlanMultipath(const bgp::RibPrefix& prefix, RouteEntry& route) {
     route.error_message = "no next hop resolves to an interface";
     return;
   }
-  if (gateways == route.gateways && route.state != RouteState::kFailed) {
+  if (gateways == route.gateways && route.state != RouteState::kFailed &&
+      route.kernel_metric == options_.metric) {
     if (route.state == RouteState::kStale) route.state = RouteState::kInstalled;
     return;
   }
@@ -257,7 +260,10 @@ void FibTable::Plan() {
     }
     if (route.group != 0 && groups_[route.group].members == members) {
       if (route.state == RouteState::kStale) route.state = RouteState::kInstalled;
-      if (route.state == RouteState::kFailed) QueueRoute(prefix, route);
+      // Failed, or adopted at another metric: set again (QueueRoute removes the old metric's).
+      if (route.state == RouteState::kFailed || route.kernel_metric != options_.metric) {
+        QueueRoute(prefix, route);
+      }
       continue;
     }
     moves.push_back({prefix, std::move(members)});
@@ -280,7 +286,9 @@ void FibTable::Plan() {
     RouteEntry& route = routes_[m.prefix];
     if (route.group != 0 && groups_[route.group].members == m.members) {
       if (route.state == RouteState::kStale) route.state = RouteState::kInstalled;
-      if (route.state == RouteState::kFailed) QueueRoute(m.prefix, route);
+      if (route.state == RouteState::kFailed || route.kernel_metric != options_.metric) {
+        QueueRoute(m.prefix, route);
+      }
       continue;  // its group was rewritten in place
     }
     const uint32_t to = GroupFor(m.members);

@@ -55,8 +55,9 @@ struct FailoverRecord {
 
 class FibWriter {
  public:
-  // Opens the sockets, sets the sysctl, detects nexthop objects, dumps and adopts what the
-  // kernel holds of ours, and sends what that leaves to do.
+  // Opens the sockets, sets the sysctl (left as set at exit: it is the namespace's), detects
+  // nexthop objects, dumps and adopts what the kernel holds of ours. The first Flush() sends
+  // what that leaves to do.
   static absl::StatusOr<std::unique_ptr<FibWriter>> Open(const config::FibConfig& config);
   ~FibWriter();
 

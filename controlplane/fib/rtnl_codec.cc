@@ -6,6 +6,7 @@
 #include <linux/rtnetlink.h>
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <cstring>
 
 #include "absl/strings/str_cat.h"
@@ -315,10 +316,16 @@ std::optional<Ack> ParseAck(const nlmsghdr* m) {
   // Extended ack TLVs follow the echoed header (only the header: NETLINK_CAP_ACK).
   if ((m->nlmsg_flags & NLM_F_ACK_TLVS) != 0) {
     size_t offset = sizeof(nlmsgerr);
-    if ((m->nlmsg_flags & NLM_F_CAPPED) == 0) offset += e->msg.nlmsg_len - sizeof(nlmsghdr);
+    if ((m->nlmsg_flags & NLM_F_CAPPED) == 0) {
+      offset += std::max<size_t>(e->msg.nlmsg_len, sizeof(nlmsghdr)) - sizeof(nlmsghdr);
+    }
     Attributes a;
-    if (mnl_attr_parse(m, offset, Collect, &a) >= 0 && a.by_type[NLMSGERR_ATTR_MSG] != nullptr) {
-      ack.message = mnl_attr_get_str(a.by_type[NLMSGERR_ATTR_MSG]);
+    // The echoed length is the sender's word: never parse from outside the message.
+    if (offset <= mnl_nlmsg_get_payload_len(m) && mnl_attr_parse(m, offset, Collect, &a) >= 0 &&
+        a.by_type[NLMSGERR_ATTR_MSG] != nullptr) {
+      const nlattr* text = a.by_type[NLMSGERR_ATTR_MSG];
+      const auto* s = static_cast<const char*>(mnl_attr_get_payload(text));
+      ack.message.assign(s, strnlen(s, mnl_attr_get_payload_len(text)));  // NUL or attribute end
     }
   }
   return ack;

@@ -940,6 +940,117 @@ local = "2001:db8::0001"
 multihop = true
 )",
      6, "session to 2001:db8::2 from 2001:db8::1 is defined twice"},
+    // [fib]
+    {"FibUnknownKey", R"(
+[fib]
+metric = 20
+tabel = 100
+)",
+     3, "unknown key \"tabel\" in [fib]"},
+    {"FibNotATable", R"(
+fib = "main"
+)",
+     1, "\"fib\" must be a table"},
+    {"FibEnabledNotBool", R"(
+[fib]
+enabled = "yes"
+)",
+     2, "\"enabled\" must be true or false"},
+    {"FibTableZero", R"(
+[fib]
+table = 0
+)",
+     2, "\"table\" = 0 is out of range [1, 4294967295]"},
+    {"FibTableTooLarge", R"(
+[fib]
+table = 4294967296
+)",
+     2, "\"table\" = 4294967296 is out of range"},
+    {"FibTableLocal", R"(
+[fib]
+metric = 20
+table = 255
+)",
+     3, "\"table\" = 255 is the kernel's local table"},
+    {"FibTableNotInteger", R"(
+[fib]
+table = "main"
+)",
+     2, "\"table\" must be an integer"},
+    {"FibProtocolOfTheKernel", R"(
+[fib]
+protocol = 4
+)",
+     2, "\"protocol\" = 4 is out of range [5, 255]"},
+    {"FibProtocolTooLarge", R"(
+[fib]
+protocol = 256
+)",
+     2, "\"protocol\" = 256 is out of range [5, 255]"},
+    {"FibMetricNegative", R"(
+[fib]
+metric = -1
+)",
+     2, "\"metric\" = -1 is out of range [0, 4294967295]"},
+    {"FibMetricTooLarge", R"(
+[fib]
+metric = 4294967296
+)",
+     2, "\"metric\" = 4294967296 is out of range"},
+    {"FibNexthopObjectsUnknown", R"(
+[fib]
+nexthop_objects = "on"
+)",
+     2, "\"nexthop_objects\" must be \"auto\" or \"off\""},
+    {"FibNexthopObjectsNotString", R"(
+[fib]
+nexthop_objects = true
+)",
+     2, "\"nexthop_objects\" must be a string"},
+    {"FibResilientBucketsZero", R"(
+[fib]
+resilient_buckets = 0
+)",
+     2, "\"resilient_buckets\" = 0 is out of range [1, 32768]"},
+    {"FibResilientBucketsTooMany", R"(
+[fib]
+resilient_buckets = 32769
+)",
+     2, "\"resilient_buckets\" = 32769 is out of range [1, 32768]"},
+    {"FibCompatModeUnknown", R"(
+[fib]
+nexthop_compat_mode = "auto"
+)",
+     2, "\"nexthop_compat_mode\" must be \"off\", \"on\" or \"keep\""},
+    {"FibCompatModeNumber", R"(
+[fib]
+nexthop_compat_mode = 1
+)",
+     2, "\"nexthop_compat_mode\" must be a string"},
+    {"FibStaleTimeoutTooLong", R"(
+[fib]
+stale_timeout_s = 3601
+)",
+     2, "\"stale_timeout_s\" = 3601 is out of range [0, 3600]"},
+    {"FibStaleTimeoutNegative", R"(
+[fib]
+stale_timeout_s = -1
+)",
+     2, "\"stale_timeout_s\" = -1 is out of range [0, 3600]"},
+    {"FibResilientWithoutNexthopObjects", R"(
+[fib]
+nexthop_objects = "off"
+resilient = true
+)",
+     3, "\"resilient\" groups need nexthop_objects = \"auto\""},
+    // [fib] is read first: its error wins over a later table's.
+    {"FibErrorBeforeDataplaneError", R"(
+[dataplane]
+backend = "dpdk"
+[fib]
+table = 0
+)",
+     4, "\"table\" = 0"},
     // Only the first error is reported.
     {"FirstErrorWins", R"(
 [dataplane]
@@ -953,6 +1064,112 @@ INSTANTIATE_TEST_SUITE_P(BadInputs, ConfigRefusedTest, ::testing::ValuesIn(kBadC
                          [](const ::testing::TestParamInfo<BadCase>& param_info) {
                            return std::string(param_info.param.name);
                          });
+
+// --- [fib] ---
+
+TEST(ConfigFibTest, DefaultsWithoutAFibTable) {
+  absl::StatusOr<Config> config = Parse("");
+  ASSERT_TRUE(config.ok()) << config.status();
+  const FibConfig& fib = config->fib;
+  EXPECT_TRUE(fib.enabled);
+  EXPECT_EQ(fib.table, 254u);
+  EXPECT_EQ(fib.protocol, 200);
+  EXPECT_EQ(fib.metric, 20u);
+  EXPECT_TRUE(fib.nexthop_objects);
+  EXPECT_FALSE(fib.resilient);
+  EXPECT_EQ(fib.resilient_buckets, 128);
+  EXPECT_EQ(fib.nexthop_compat_mode, 0);
+  EXPECT_EQ(fib.stale_timeout_s, 120u);
+
+  absl::StatusOr<Config> empty = Parse("[fib]\n");
+  ASSERT_TRUE(empty.ok()) << empty.status();
+  EXPECT_EQ(empty->fib.table, 254u);
+  EXPECT_EQ(empty->fib.protocol, 200);
+  EXPECT_TRUE(empty->fib.nexthop_objects);
+}
+
+TEST(ConfigFibTest, EveryKey) {
+  absl::StatusOr<Config> config = Parse(R"(
+[fib]
+enabled = false
+table = 1000
+protocol = 99
+metric = 7
+nexthop_objects = "auto"
+resilient = true
+resilient_buckets = 512
+nexthop_compat_mode = "keep"
+stale_timeout_s = 30
+)");
+  ASSERT_TRUE(config.ok()) << config.status();
+  const FibConfig& fib = config->fib;
+  EXPECT_FALSE(fib.enabled);
+  EXPECT_EQ(fib.table, 1000u);
+  EXPECT_EQ(fib.protocol, 99);
+  EXPECT_EQ(fib.metric, 7u);
+  EXPECT_TRUE(fib.nexthop_objects);
+  EXPECT_TRUE(fib.resilient);
+  EXPECT_EQ(fib.resilient_buckets, 512);
+  EXPECT_EQ(fib.nexthop_compat_mode, -1);
+  EXPECT_EQ(fib.stale_timeout_s, 30u);
+}
+
+TEST(ConfigFibTest, NexthopObjectsOffAndCompatModes) {
+  absl::StatusOr<Config> off = Parse(R"(
+[fib]
+nexthop_objects = "off"
+nexthop_compat_mode = "on"
+)");
+  ASSERT_TRUE(off.ok()) << off.status();
+  EXPECT_FALSE(off->fib.nexthop_objects);
+  EXPECT_FALSE(off->fib.resilient);
+  EXPECT_EQ(off->fib.nexthop_compat_mode, 1);
+  absl::StatusOr<Config> compat_off = Parse("[fib]\nnexthop_compat_mode = \"off\"\n");
+  ASSERT_TRUE(compat_off.ok()) << compat_off.status();
+  EXPECT_EQ(compat_off->fib.nexthop_compat_mode, 0);
+  // resilient = false needs nothing.
+  absl::StatusOr<Config> plain = Parse("[fib]\nnexthop_objects = \"off\"\nresilient = false\n");
+  ASSERT_TRUE(plain.ok()) << plain.status();
+}
+
+TEST(ConfigFibTest, RangeLimitsAreInclusive) {
+  absl::StatusOr<Config> low = Parse(R"(
+[fib]
+table = 1
+protocol = 5
+metric = 0
+resilient_buckets = 1
+stale_timeout_s = 0
+)");
+  ASSERT_TRUE(low.ok()) << low.status();
+  EXPECT_EQ(low->fib.table, 1u);
+  EXPECT_EQ(low->fib.protocol, 5);
+  EXPECT_EQ(low->fib.metric, 0u);
+  EXPECT_EQ(low->fib.resilient_buckets, 1);
+  EXPECT_EQ(low->fib.stale_timeout_s, 0u);
+
+  absl::StatusOr<Config> high = Parse(R"(
+[fib]
+table = 4294967295
+protocol = 255
+metric = 4294967295
+resilient_buckets = 32768
+stale_timeout_s = 3600
+)");
+  ASSERT_TRUE(high.ok()) << high.status();
+  EXPECT_EQ(high->fib.table, 4294967295u);
+  EXPECT_EQ(high->fib.protocol, 255);
+  EXPECT_EQ(high->fib.metric, 4294967295u);
+  EXPECT_EQ(high->fib.resilient_buckets, 32768);
+  EXPECT_EQ(high->fib.stale_timeout_s, 3600u);
+
+  // The tables next to local (255) are ordinary ones.
+  for (const char* table : {"253", "254", "256"}) {
+    absl::StatusOr<Config> c = Parse(std::string("[fib]\ntable = ") + table + "\n");
+    ASSERT_TRUE(c.ok()) << table << ": " << c.status();
+    EXPECT_EQ(c->fib.table, static_cast<uint32_t>(std::stoul(table)));
+  }
+}
 
 // --- Findings (see the report): disabled until src/config/config.cc is fixed ---
 
