@@ -62,6 +62,12 @@ void Peer::OnBfdEvent(const ipc::BfdPeerEvent& event) {
                        (event.old_state == bfd::State::kUp && event.state == bfd::State::kDown &&
                         event.remote_diag != bfd::Diag::kAdministrativelyDown);
   if (failure) bfd_was_up_ = false;
+  if (failure && established()) {
+    // Forwarding first: the FIB drops this neighbor's next hops from every group before the
+    // log line, the NOTIFICATION and the Loc-RIB walk below (which then finds nothing to do
+    // in the kernel for them).
+    speaker_->NextHopsDown(*this, event.changed_ns > 0 ? event.changed_ns : event.received_ns);
+  }
   PEER_LOG(failure ? LogLevel::kWarning : LogLevel::kInfo, "neighbor %s: BFD %s (%s)%s",
            config_.address.ToString(), BfdStateJsonName(event.state),
            std::string(bfd::DiagName(event.local_diag)), failure ? ": closing the session" : "");
