@@ -12,6 +12,8 @@
 #include "src/common/logging.h"
 #include "src/config/config.h"
 #include "src/ipc/control_server.h"
+#include "src/metrics/http_server.h"
+#include "src/metrics/prometheus.h"
 
 DEFINE_string(config, "", "Path of the appliance's TOML configuration file (required).");
 DEFINE_bool(check, false, "Only check the configuration file: exit 0 if valid, 2 if not.");
@@ -71,6 +73,16 @@ int main(int argc, char** argv) {
     STROBE_LOG(kError, "%s", std::string(status.message()));
     return kExitRuntimeError;
   }
+  // The metrics endpoint, if any, served by this (the control) thread from the same views as
+  // `show bfd counters` and `show bfd sessions`: never by a worker.
+  strobe::metrics::HttpServer metrics;
+  if (!config->dataplane.metrics_address.empty()) {
+    status = metrics.Listen(config->dataplane.metrics_address);
+    if (!status.ok()) {
+      STROBE_LOG(kError, "%s", std::string(status.message()));
+      return kExitRuntimeError;
+    }
+  }
   absl::StatusOr<std::unique_ptr<strobe::dataplane::Dataplane>> dataplane =
       strobe::dataplane::Dataplane::Create(*config);
   if (!dataplane.ok()) {
@@ -86,11 +98,28 @@ int main(int argc, char** argv) {
              config->sessions.size(), config->dataplane.backend, config->dataplane.control_socket);
   control.SetAttachHandlers([&](const nlohmann::json& args) { return (*dataplane)->Attach(args); },
                             [&] { (*dataplane)->Detach(); });
+  const strobe::metrics::HttpServer::Renderer render_metrics = [&] {
+    absl::StatusOr<nlohmann::json> counters =
+        (*dataplane)->HandleCommand("show bfd counters", nlohmann::json::object());
+    absl::StatusOr<nlohmann::json> sessions =
+        (*dataplane)->HandleCommand("show bfd sessions", nlohmann::json::object());
+    return strobe::metrics::RenderDataplane(counters.ok() ? *counters : nlohmann::json(),
+                                            sessions.ok() ? *sessions : nlohmann::json());
+  };
+  if (metrics.fd() >= 0) {
+    control.SetExtraFd(metrics.fd(), [&] { metrics.Process(render_metrics); });
+    STROBE_LOG(kInfo, "strobe-dataplane: metrics on http://%s/metrics",
+               config->dataplane.metrics_address);
+  }
   control.Serve(
       [&](const std::string& command, const nlohmann::json& args) {
         return (*dataplane)->HandleCommand(command, args);
       },
-      g_stop, [&] { (*dataplane)->Tick(); });
+      g_stop,
+      [&] {
+        (*dataplane)->Tick();
+        metrics.Process(render_metrics);  // drops idle connections
+      });
   STROBE_LOG(kInfo, "strobe-dataplane: stopping, sending AdminDown to every peer");
   (*dataplane)->Stop();
   return 0;

@@ -397,6 +397,7 @@ void Worker::Apply(Slot& slot, uint32_t actions, int64_t now_ns) {
     const bfd::Transition& t = slot.session.last_transition();
     if (t.local_diag == bfd::Diag::kControlDetectionTimeExpired) {
       slot.last_detection_latency_ns = t.detection_latency_ns;
+      if (t.detection_latency_ns > 0) counters_.detection_latency.ObserveNs(t.detection_latency_ns);
     }
     const std::string detected =
         t.detection_latency_ns > 0

@@ -27,6 +27,7 @@
 #include "src/ipc/session_key.h"
 #include "src/ipc/shm_layout.h"
 #include "src/ipc/shm_ring.h"
+#include "src/metrics/histogram.h"
 #include "src/timer/timing_wheel.h"
 
 namespace strobe::dataplane {
@@ -81,6 +82,9 @@ struct WorkerCounters {
   // keep up shows it here before any session flaps.
   int64_t timer_late_max_ns = 0;
   uint64_t timers_late_1ms = 0;  // fired more than 1 ms after their deadline
+  // Down by detection timeout: time from the session's last packet (the worker's own thread
+  // records and reads it, so no lock).
+  metrics::LatencyHistogram detection_latency;
 };
 
 class Worker {

@@ -155,6 +155,7 @@ nlohmann::json Worker::CountersJson() const {
       {"events_overflowed", counters_.events_overflowed},
       {"commands", counters_.commands},
       {"rx_dropped", DropsJson(counters_.rx_dropped)},
+      {"detection_latency", counters_.detection_latency.ToJson()},
   };
 }
 

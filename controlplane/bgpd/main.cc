@@ -4,6 +4,7 @@
 
 #include <gflags/gflags.h>
 #include <signal.h>
+#include <sys/epoll.h>
 
 #include <atomic>
 #include <cstdio>
@@ -18,6 +19,8 @@
 #include "src/common/clock.h"
 #include "src/common/logging.h"
 #include "src/config/config.h"
+#include "src/metrics/http_server.h"
+#include "src/metrics/prometheus.h"
 
 DEFINE_string(config, "", "Path of the appliance's TOML configuration file (required).");
 DEFINE_bool(check, false, "Only check the configuration file: exit 0 if valid, 2 if not.");
@@ -107,6 +110,7 @@ int main(int argc, char** argv) {
   options.idle_hold_ns = int64_t{FLAGS_idle_hold_ms} * strobe::kNsPerMs;
   options.idle_hold_max_ns = int64_t{FLAGS_idle_hold_max_ms} * strobe::kNsPerMs;
   const std::string control_socket = config->controlplane.control_socket;
+  const std::string metrics_address = config->controlplane.metrics_address;
   const size_t neighbors = config->bgp.neighbors.size();
   const size_t ranges = config->bgp.listen_ranges.size();
   const size_t networks = config->bgp.networks.size();
@@ -133,6 +137,10 @@ int main(int argc, char** argv) {
   // The control socket first: a second instance must fail before it touches port 179.
   strobe::bgpd::ControlBridge control(&loop, speaker->get());
   absl::Status status = control.Start(control_socket, g_stop);
+  // The metrics endpoint is served on the event loop, rendered from the same views as
+  // `show bgp summary`, `show bgp neighbors` and `show fib`.
+  strobe::metrics::HttpServer metrics;
+  if (status.ok() && !metrics_address.empty()) status = metrics.Listen(metrics_address);
   if (status.ok()) status = (*speaker)->Start();
   if (!status.ok()) {
     STROBE_LOG(kError, "%s", std::string(status.message()));
@@ -142,7 +150,22 @@ int main(int argc, char** argv) {
   }
   STROBE_LOG(kInfo, "strobe-bgpd: AS %d, %zu neighbors, %zu listen ranges, control socket %s",
              (*speaker)->local_as(), neighbors, ranges, control_socket);
+  const strobe::metrics::HttpServer::Renderer render_metrics = [&] {
+    strobe::bgpd::Speaker& sp = **speaker;
+    const nlohmann::json none = nlohmann::json::object();
+    absl::StatusOr<nlohmann::json> summary = sp.HandleCommand("show bgp summary", none);
+    absl::StatusOr<nlohmann::json> neighbor_list = sp.HandleCommand("show bgp neighbors", none);
+    absl::StatusOr<nlohmann::json> fib_json = sp.HandleCommand("show fib", {{"summary", true}});
+    return strobe::metrics::RenderBgpd(summary.ok() ? *summary : nlohmann::json(),
+                                       neighbor_list.ok() ? *neighbor_list : nlohmann::json(),
+                                       fib_json.ok() ? *fib_json : nlohmann::json());
+  };
+  if (metrics.fd() >= 0) {
+    loop.Add(metrics.fd(), EPOLLIN, [&](uint32_t) { metrics.Process(render_metrics); });
+    STROBE_LOG(kInfo, "strobe-bgpd: metrics on http://%s/metrics", metrics_address);
+  }
   loop.Run(g_stop);
+  if (metrics.fd() >= 0) loop.Remove(metrics.fd());
 
   const bool keep_fib = g_keep_fib.load(std::memory_order_acquire);
   if (kernel_fib) kernel_fib->Stop(keep_fib);

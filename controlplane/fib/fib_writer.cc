@@ -253,8 +253,10 @@ void FibWriter::SendBatch(RequestBatch& batch, uint32_t first_seq, std::vector<O
   if (batch.empty()) return;
   ++counters_.batches;
   counters_.requests += batch.messages();
+  const int64_t sent = MonotonicNowNs();
   absl::Status s = requests_->Send(batch, first_seq, &acks_);
   const int64_t now = MonotonicNowNs();
+  batch_duration_.ObserveNs(now - sent);
   if (!s.ok()) {
     ++counters_.lost_acks;
     STROBE_LOG(kWarning, "fib: %s; resynchronising with the kernel", std::string(s.message()));
@@ -421,6 +423,7 @@ nlohmann::json FibWriter::ToJson(const std::optional<bgp::RibPrefix>& prefix, bo
                      {"notification_overruns", c.notification_overruns},
                      {"repairs", c.repairs},
                      {"failovers", c.failovers}};
+  out["batch_duration"] = batch_duration_.ToJson();
   if (last_failover_) {
     json hops = json::array();
     for (const net::IpAddress& a : last_failover_->next_hops) hops.push_back(a.ToString());

@@ -27,6 +27,7 @@
 #include "controlplane/fib/fib_table.h"
 #include "controlplane/fib/rtnl_socket.h"
 #include "src/config/config.h"
+#include "src/metrics/histogram.h"
 
 namespace strobe::fib {
 
@@ -109,6 +110,7 @@ class FibWriter {
   std::unique_ptr<RtnlSocket> notifications_;
   absl::flat_hash_map<net::IpAddress, std::optional<Gateway>> resolved_;
   FibCounters counters_;
+  metrics::LatencyHistogram batch_duration_;  // RtnlSocket::Send: sendmsg() and its acks
   std::optional<FailoverRecord> last_failover_;
   int previous_compat_mode_ = -1;
   int64_t stale_deadline_ns_ = 0;  // 0: none

@@ -9,6 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "src/config/reader.h"
+#include "src/metrics/http_server.h"
 
 namespace strobe::config {
 namespace {
@@ -21,9 +22,26 @@ const BfdProfile& DefaultProfile() {
   return *profile;
 }
 
+// `metrics_address`: "" (no endpoint), "ADDRESS:PORT" or "[IPV6]:PORT".
+void ReadMetricsAddress(Reader& r, const toml::table& t, std::string* out) {
+  std::optional<std::string> s = r.String(t, "metrics_address");
+  if (!s) return;
+  if (!s->empty()) {
+    absl::StatusOr<std::pair<net::IpAddress, uint16_t>> parsed = metrics::ParseHostPort(*s);
+    if (!parsed.ok()) {
+      r.Fail(t.get("metrics_address"),
+             absl::StrCat("\"metrics_address\" = \"", *s, "\": ", parsed.status().message()));
+      return;
+    }
+  }
+  *out = *s;
+}
+
 void ReadDataplane(Reader& r, const toml::table& t, DataplaneConfig* out) {
-  r.OnlyKeys(t, "[dataplane]",
-             {"backend", "workers", "control_socket", "xdp", "realtime_priority"});
+  r.OnlyKeys(
+      t, "[dataplane]",
+      {"backend", "workers", "control_socket", "xdp", "realtime_priority", "metrics_address"});
+  ReadMetricsAddress(r, t, &out->metrics_address);
   if (auto v = r.Int(t, "realtime_priority", 0, 99)) out->realtime_priority = static_cast<int>(*v);
   if (auto backend = r.String(t, "backend")) {
     if (*backend == "dpdk") {
@@ -234,7 +252,14 @@ absl::StatusOr<Config> ParseConfig(std::string_view text, std::string_view sourc
   if (const toml::table* t = r.Table(root, "fib")) ReadFib(r, *t, &config.fib);
   if (const toml::table* t = r.Table(root, "dataplane")) ReadDataplane(r, *t, &config.dataplane);
   if (const toml::table* t = r.Table(root, "controlplane")) {
-    r.OnlyKeys(*t, "[controlplane]", {"control_socket"});
+    r.OnlyKeys(*t, "[controlplane]", {"control_socket", "metrics_address"});
+    ReadMetricsAddress(r, *t, &config.controlplane.metrics_address);
+    if (!config.controlplane.metrics_address.empty() &&
+        config.controlplane.metrics_address == config.dataplane.metrics_address) {
+      r.Fail(t->get("metrics_address"),
+             "\"metrics_address\" is the same as [dataplane] metrics_address: the two daemons "
+             "need an endpoint each");
+    }
     if (auto s = r.String(*t, "control_socket")) {
       if (s->empty() || (*s)[0] != '/') {
         r.Fail(t->get("control_socket"), "\"control_socket\" must be an absolute path");

@@ -33,10 +33,12 @@ struct DataplaneConfig {
   std::vector<int> workers = {0};  // cores the workers are pinned to
   int realtime_priority = 0;       // SCHED_FIFO priority of the workers; 0: normal scheduling
   std::string control_socket = std::string(kDefaultDataplaneSocket);
+  std::string metrics_address;  // "ADDRESS:PORT" of the Prometheus endpoint; empty: none
 };
 
 struct ControlplaneConfig {
   std::string control_socket = std::string(kDefaultControlplaneSocket);
+  std::string metrics_address;  // "ADDRESS:PORT" of the Prometheus endpoint; empty: none
 };
 
 struct BfdProfile {

@@ -54,6 +54,11 @@ void ControlServer::SetAttachHandlers(AttachHandler on_attach, std::function<voi
   on_detach_ = std::move(on_detach);
 }
 
+void ControlServer::SetExtraFd(int fd, std::function<void()> on_readable) {
+  extra_fd_ = fd;
+  on_extra_readable_ = std::move(on_readable);
+}
+
 void ControlServer::Detach() {
   close(attached_fd_);
   attached_fd_ = -1;
@@ -64,8 +69,9 @@ void ControlServer::Serve(const ControlHandler& handler, const std::atomic<bool>
                           const std::function<void()>& tick) {
   while (!stop.load(std::memory_order_acquire)) {
     if (tick) tick();
-    pollfd p[2] = {{fd_, POLLIN, 0}, {attached_fd_, POLLIN, 0}};
-    if (poll(p, attached_fd_ >= 0 ? 2 : 1, 100) <= 0) continue;
+    pollfd p[3] = {{fd_, POLLIN, 0}, {attached_fd_, POLLIN, 0}, {extra_fd_, POLLIN, 0}};
+    if (poll(p, 3, 100) <= 0) continue;  // negative fds are ignored
+    if (extra_fd_ >= 0 && (p[2].revents & POLLIN)) on_extra_readable_();
     if (attached_fd_ >= 0 && (p[1].revents & (POLLIN | POLLHUP | POLLERR))) {
       char buffer[256];
       const ssize_t n = recv(attached_fd_, buffer, sizeof(buffer), MSG_DONTWAIT);

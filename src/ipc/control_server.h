@@ -37,6 +37,9 @@ class ControlServer {
   // One client at a time may attach (the shared-memory consumer). `on_detach` runs when its
   // connection closes, however it ended (exit, crash, kill -9).
   void SetAttachHandlers(AttachHandler on_attach, std::function<void()> on_detach);
+  // One more fd to watch in Serve(): `on_readable` runs on the serving thread when it is
+  // readable (the dataplane's metrics endpoint).
+  void SetExtraFd(int fd, std::function<void()> on_readable);
   // Serves until `stop` becomes true; calls `tick` at least every 100 ms.
   void Serve(const ControlHandler& handler, const std::atomic<bool>& stop,
              const std::function<void()>& tick = nullptr);
@@ -49,6 +52,8 @@ class ControlServer {
   AttachHandler on_attach_;
   std::function<void()> on_detach_;
   int attached_fd_ = -1;
+  int extra_fd_ = -1;
+  std::function<void()> on_extra_readable_;
 
   std::string path_;
   int fd_ = -1;

@@ -161,9 +161,11 @@ BGPD = os.environ.get("STROBE_BGPD", str(ROOT / "build/controlplane/bgpd/strobe-
 def make_bgp_config(socket: str, bgp: dict, neighbors: Iterable[dict] = (),
                     ranges: Iterable[dict] = (), networks: Iterable[dict] = (),
                     profiles: Iterable[dict] = (), dataplane_socket: str | None = None,
-                    policies: Iterable[dict] = (), fib: dict | None = None) -> str:
-    """The TOML text of a strobe-bgpd config: [controlplane], [bgp] and its tables, [fib]."""
-    out = toml_table("[controlplane]", {"control_socket": socket})
+                    policies: Iterable[dict] = (), fib: dict | None = None,
+                    controlplane: dict | None = None) -> str:
+    """The TOML text of a strobe-bgpd config: [controlplane] (`controlplane` adds keys), [bgp]
+    and its tables, [fib]."""
+    out = toml_table("[controlplane]", {"control_socket": socket, **(controlplane or {})})
     if fib is not None:
         out += toml_table("[fib]", fib)
     if dataplane_socket:
@@ -190,7 +192,7 @@ class Bgpd:
                  profiles: Iterable[dict] = (), dataplane_socket: str | None = None,
                  policies: Iterable[dict] = (), name: str = "bgpd",
                  args: Iterable[str] = ("--idle_hold_ms", "500", "--idle_hold_max_ms", "2000"),
-                 fib: dict | None = None) -> None:
+                 fib: dict | None = None, controlplane: dict | None = None) -> None:
         self.lab = L
         self.ns = ns
         d = L.run_dir / name
@@ -198,7 +200,8 @@ class Bgpd:
         self.socket = str(d / "bgpd.sock")
         self.config_path = d / "bgpd.toml"
         self.config_path.write_text(make_bgp_config(self.socket, bgp, neighbors, ranges, networks,
-                                                    profiles, dataplane_socket, policies, fib))
+                                                    profiles, dataplane_socket, policies, fib,
+                                                    controlplane))
         self.log = d / "bgpd.log"
         self.proc = L.spawn(ns, [BGPD, "--config", str(self.config_path), *args], self.log,
                             desc=f"strobe-bgpd@{ns}")
