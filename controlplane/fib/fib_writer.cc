@@ -328,6 +328,10 @@ void FibWriter::OnNotifications() {
 }
 
 void FibWriter::OnNotification(const nlmsghdr* m) {
+  // The echo of our own request (the kernel stamps the requester's port id): the table already
+  // holds what it says, or newer; taking an old echo for an outside change would undo it.
+  const bool ours = m->nlmsg_pid != 0 && m->nlmsg_pid == requests_->portid();
+  if (ours && (m->nlmsg_type == RTM_NEWNEXTHOP || m->nlmsg_type == RTM_DELNEXTHOP)) return;
   switch (m->nlmsg_type) {
     case RTM_DELNEXTHOP:
       if (std::optional<KernelNexthop> nh = ParseNexthop(m)) {

@@ -62,6 +62,8 @@ RtnlSocket::~RtnlSocket() { mnl_socket_close(socket_); }
 
 int RtnlSocket::fd() const { return mnl_socket_get_fd(socket_); }
 
+uint32_t RtnlSocket::portid() const { return mnl_socket_get_portid(socket_); }
+
 absl::Status RtnlSocket::Send(const RequestBatch& batch, uint32_t first_seq,
                               std::vector<Ack>* acks) {
   acks->clear();

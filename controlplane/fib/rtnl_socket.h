@@ -27,6 +27,8 @@ class RtnlSocket {
   RtnlSocket& operator=(const RtnlSocket&) = delete;
 
   int fd() const;
+  // The port id the kernel stamps on notifications caused by this socket's requests.
+  uint32_t portid() const;
   uint32_t NextSeq() { return ++seq_; }
 
   // Sends `batch` (requests numbered first_seq, first_seq+1, ...) and collects one ack per
