@@ -20,7 +20,7 @@ there are S distinct attribute sets per peer and about N/S prefixes per UPDATE.
 
 No receiver exports anything (strobe-bgpd: an export policy rejecting everything; FRR: its default
 `bgp ebgp-requires-policy` with no outbound route-map; BIRD: `export none`), none installs into the
-kernel (strobe-bgpd has no FIB writer yet; FRR's bgpd runs with `-n`, no kernel install, zebra
+kernel (strobe-bgpd with `[fib] enabled = false`; FRR's bgpd runs with `-n`, no kernel install, zebra
 running for next-hop tracking, reported apart; BIRD has no kernel protocol), and none listens for
 anything but the feeders (passive sessions: the feeders connect once enabled).
 
@@ -240,7 +240,8 @@ class StrobeReceiver(Receiver):
             self.L, self.ns,
             {"asn": RX_AS, "router_id": RX_ROUTER_ID, "listen": ["0.0.0.0"], "max_paths": 16,
              "multipath_relax": True},
-            neighbors=neighbors, policies=[{"name": "nothing", "default_action": "reject"}])
+            neighbors=neighbors, policies=[{"name": "nothing", "default_action": "reject"}],
+            fib={"enabled": False})  # the RIB alone, like the others (no kernel install)
         pin(self.bgpd.proc.pid, RECEIVER_CORE)
 
     def pids(self) -> dict[str, int]:
