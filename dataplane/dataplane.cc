@@ -14,6 +14,7 @@
 #include "src/bfd/rx_checks.h"
 #include "src/common/clock.h"
 #include "src/common/logging.h"
+#include "src/common/version.h"
 
 namespace strobe::dataplane {
 
@@ -258,6 +259,16 @@ absl::StatusOr<nlohmann::json> Dataplane::HandleCommand(const std::string& comma
     total["uptime_s"] = (MonotonicNowNs() - started_ns_) / kNsPerSec;
     total["workers"] = workers;
     return total;
+  }
+  if (command == "show version") {
+    nlohmann::json cores = nlohmann::json::array();
+    for (const auto& w : workers_) cores.push_back(w->core());
+    return nlohmann::json{{"daemon", "strobe-dataplane"},
+                          {"version", kVersion},
+                          {"pid", static_cast<int64_t>(getpid())},
+                          {"backend", backend_},
+                          {"worker_cores", cores},
+                          {"uptime_s", (MonotonicNowNs() - started_ns_) / kNsPerSec}};
   }
   if (command == "set bfd session") {
     const std::string peer_text = args.value("peer", std::string());

@@ -9,6 +9,7 @@
 #include <string>
 
 #include "dataplane/dataplane.h"
+#include "src/common/version.h"
 #include "src/common/logging.h"
 #include "src/config/config.h"
 #include "src/ipc/control_server.h"
@@ -39,7 +40,7 @@ int main(int argc, char** argv) {
       "Exit status: 0 after SIGTERM/SIGINT (sessions are sent AdminDown first), 1 on a runtime\n"
       "error (a socket, a core), 2 when the configuration is refused (the message names\n"
       "file:line). See docs/config.md.");
-  gflags::SetVersionString("0.1.0");
+  gflags::SetVersionString(strobe::kVersion);
   gflags::ParseCommandLineFlags(&argc, &argv, true);
   if (!strobe::SetLogLevelByName(FLAGS_log_level)) {
     fprintf(stderr, "strobe-dataplane: --log_level must be debug, info, warning or error\n");

@@ -2,6 +2,8 @@
 // taken on the worker's thread (through Worker::RunOnWorker), so they read without locks; the
 // session JSON is built from the snapshots on the control thread.
 
+#include <time.h>
+
 #include "dataplane/worker.h"
 #include "dataplane/worker_slot.h"
 #include "src/common/clock.h"
@@ -98,6 +100,16 @@ nlohmann::json SessionJson(const SessionSnapshot& snapshot, int64_t now) {
   };
 }
 
+namespace {
+
+int64_t ThreadCpuNs() {
+  timespec ts;
+  if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts) != 0) return 0;
+  return static_cast<int64_t>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
+}
+
+}  // namespace
+
 nlohmann::json Worker::CountersJson() const {
   nlohmann::json sessions_by_state = {{"admin-down", 0}, {"down", 0}, {"init", 0}, {"up", 0}};
   size_t sessions = 0;
@@ -156,6 +168,9 @@ nlohmann::json Worker::CountersJson() const {
       {"commands", counters_.commands},
       {"rx_dropped", DropsJson(counters_.rx_dropped)},
       {"detection_latency", counters_.detection_latency.ToJson()},
+      // CPU time of the worker thread (this runs on it): `strobectl show workers` turns two
+      // samples into a busy percentage.
+      {"cpu_ns", ThreadCpuNs()},
   };
 }
 

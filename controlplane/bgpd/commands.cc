@@ -1,7 +1,11 @@
 // Speaker::HandleCommand: the control-socket commands of strobe-bgpd.
+#include <unistd.h>
+
 #include "absl/strings/str_cat.h"
 #include "controlplane/bgpd/speaker.h"
 #include "controlplane/bgpd/views.h"
+#include "src/common/clock.h"
+#include "src/common/version.h"
 
 namespace strobe::bgpd {
 namespace {
@@ -62,6 +66,13 @@ absl::StatusOr<json> Speaker::HandleCommand(const std::string& command, const js
   }
 
   if (command == "show fib") return fib_->Show(args);
+  if (command == "show version") {
+    return json{{"daemon", "strobe-bgpd"},
+                {"version", kVersion},
+                {"pid", static_cast<int64_t>(getpid())},
+                {"local_as", local_as()},
+                {"uptime_s", (now - started_ns()) / kNsPerSec}};
+  }
 
   if (command == "clear bgp neighbor") {
     const std::string soft = args.value("soft", std::string());

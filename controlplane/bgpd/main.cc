@@ -16,6 +16,7 @@
 #include "controlplane/bgpd/fib_sink.h"
 #include "controlplane/bgpd/kernel_fib_sink.h"
 #include "controlplane/bgpd/speaker.h"
+#include "src/common/version.h"
 #include "src/common/clock.h"
 #include "src/common/logging.h"
 #include "src/config/config.h"
@@ -70,7 +71,7 @@ int main(int argc, char** argv) {
       "Exit status: 0 after SIGTERM/SIGINT/SIGUSR2, 1 on a runtime error (a socket or the\n"
       "FIB's netlink), 2 when the configuration is refused (the message names file:line).\n"
       "See docs/config.md.");
-  gflags::SetVersionString("0.1.0");
+  gflags::SetVersionString(strobe::kVersion);
   gflags::ParseCommandLineFlags(&argc, &argv, true);
   if (!strobe::SetLogLevelByName(FLAGS_log_level)) {
     fprintf(stderr, "strobe-bgpd: --log_level must be debug, info, warning or error\n");

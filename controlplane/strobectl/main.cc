@@ -11,7 +11,9 @@
 #include "absl/strings/str_join.h"
 #include "controlplane/strobectl/bgp_views.h"
 #include "controlplane/strobectl/fib_views.h"
+#include "controlplane/strobectl/system_views.h"
 #include "controlplane/strobectl/table.h"
+#include "src/common/version.h"
 #include "src/config/config.h"
 #include "src/ipc/control_protocol.h"
 
@@ -21,6 +23,7 @@ DEFINE_string(socket, "",
               "strobe-dataplane for bfd commands, strobe-bgpd for bgp commands.");
 DEFINE_bool(json, false, "Print the daemon's JSON reply instead of a table.");
 DEFINE_int32(timeout_ms, 5000, "How long to wait for the daemon's reply.");
+DEFINE_int32(interval_ms, 1000, "show workers: the sampling period for rates and busy %.");
 
 namespace {
 
@@ -40,7 +43,9 @@ const char kUsage[] =
     "                               one session (or all to PEER) in detail\n"
     "  show bfd counters            packets, errors and drops by reason, per worker\n"
     "  set bfd session PEER admin-down|up\n"
-    "                               administratively disable or enable the sessions to PEER\n\n"
+    "                               administratively disable or enable the sessions to PEER\n"
+    "  show workers                 per dataplane worker: core, sessions, timers armed (wheel\n"
+    "                               load), packets per ms, busy %, sampled over --interval_ms\n\n"
     "BGP commands (strobe-bgpd):\n"
     "  show bgp summary             every neighbor, one line each, like FRR's show bgp summary\n"
     "  show bgp neighbors [ADDR]    neighbors in detail: state, capabilities, counters,\n"
@@ -55,6 +60,11 @@ const char kUsage[] =
     "  show fib [PREFIX|summary]    the kernel FIB as strobe-bgpd programs it: nexthop groups\n"
     "                               and members, routes with their state (installed, pending,\n"
     "                               failed with the kernel's error, stale), request counters\n\n"
+    "Appliance commands:\n"
+    "  config check FILE            parse FILE as both daemons do: a summary, or FILE:LINE and\n"
+    "                               the error (exit status 2)\n"
+    "  show version                 strobectl's version and both daemons' (version, pid, "
+    "uptime)\n\n"
     "With --config the control socket is read from the file: [dataplane] control_socket for\n"
     "bfd commands, [controlplane] control_socket for bgp commands; otherwise --socket, or the\n"
     "defaults /run/strobe/strobe.sock and /run/strobe/bgpd.sock. --json prints the reply as\n"
@@ -181,6 +191,22 @@ void PrintCounters(const json& c) {
   printf("%s", drops.Render().c_str());
 }
 
+// The control socket of the dataplane (bgp = false) or of strobe-bgpd: --socket, else the
+// config file's, else the default. Empty when --config cannot be read (the error is printed).
+std::string SocketFor(bool bgp) {
+  if (!FLAGS_socket.empty()) return FLAGS_socket;
+  if (!FLAGS_config.empty()) {
+    absl::StatusOr<strobe::config::Config> config = strobe::config::LoadConfigFile(FLAGS_config);
+    if (!config.ok()) {
+      fprintf(stderr, "strobectl: %s\n", std::string(config.status().message()).c_str());
+      return "";
+    }
+    return bgp ? config->controlplane.control_socket : config->dataplane.control_socket;
+  }
+  return std::string(bgp ? strobe::config::kDefaultControlplaneSocket
+                         : strobe::config::kDefaultDataplaneSocket);
+}
+
 int Usage(const std::string& why) {
   fprintf(stderr, "strobectl: %s\n\n%s\n", why.c_str(), kUsage);
   return kExitUsage;
@@ -190,7 +216,7 @@ int Usage(const std::string& why) {
 
 int main(int argc, char** argv) {
   gflags::SetUsageMessage(kUsage);
-  gflags::SetVersionString("0.1.0");
+  gflags::SetVersionString(strobe::kVersion);
   gflags::ParseCommandLineFlags(&argc, &argv, true);
   std::vector<std::string> words(argv + 1, argv + argc);
 
@@ -202,6 +228,28 @@ int main(int argc, char** argv) {
     }
     return true;
   };
+
+  // Commands about the appliance as a whole.
+  if (is({"config", "check"})) {
+    if (words.size() != 3) return Usage("usage: config check FILE");
+    return strobe::ctl::ConfigCheck(words[2], FLAGS_json);
+  }
+  if (is({"show", "version"}) && words.size() == 2) {
+    if (!FLAGS_socket.empty()) {
+      return strobe::ctl::ShowVersion(FLAGS_socket, "", FLAGS_json, FLAGS_timeout_ms);
+    }
+    const std::string dataplane = SocketFor(false), bgpd = SocketFor(true);
+    if (dataplane.empty() || bgpd.empty()) return kExitUsage;
+    return strobe::ctl::ShowVersion(dataplane, bgpd, FLAGS_json, FLAGS_timeout_ms);
+  }
+  if (is({"show", "workers"}) && words.size() == 2) {
+    const std::string dataplane = SocketFor(false);
+    if (dataplane.empty()) return kExitUsage;
+    if (FLAGS_interval_ms < 10 || FLAGS_interval_ms > 60000) {
+      return Usage("--interval_ms must be 10..60000");
+    }
+    return strobe::ctl::ShowWorkers(dataplane, FLAGS_json, FLAGS_timeout_ms, FLAGS_interval_ms);
+  }
 
   json request;
   enum class View {

@@ -28,7 +28,7 @@ _strobectl() {
       compopt -o filenames 2>/dev/null
       return 0
       ;;
-    --timeout_ms | -timeout_ms)
+    --timeout_ms | -timeout_ms | --interval_ms | -interval_ms)
       return 0
       ;;
   esac
@@ -39,7 +39,8 @@ _strobectl() {
   for ((i = 1; i < COMP_CWORD; i++)); do
     w=${COMP_WORDS[i]}
     case $w in
-      --config | -config | --socket | -socket | --timeout_ms | -timeout_ms)
+      --config | -config | --socket | -socket | --timeout_ms | -timeout_ms | --interval_ms | \
+        -interval_ms)
         ((i++))
         ;;
       -*) ;;
@@ -48,7 +49,7 @@ _strobectl() {
   done
 
   if [[ $cur == -* ]]; then
-    _strobectl_words $'--config\n--socket\n--json\n--timeout_ms\n--help' "$cur"
+    _strobectl_words $'--config\n--socket\n--json\n--timeout_ms\n--interval_ms\n--help' "$cur"
     return 0
   fi
 
@@ -58,13 +59,13 @@ _strobectl() {
   interfaces=$(ls /sys/class/net 2>/dev/null)
 
   if ((n == 0)); then
-    _strobectl_words $'show\nset\nclear' "$cur"
+    _strobectl_words $'show\nset\nclear\nconfig' "$cur"
     return 0
   fi
   case ${args[0]} in
     show)
       if ((n == 1)); then
-        _strobectl_words $'bfd\nbgp\nfib' "$cur"
+        _strobectl_words $'bfd\nbgp\nfib\nversion\nworkers' "$cur"
         return 0
       fi
       case ${args[1]} in
@@ -110,6 +111,18 @@ _strobectl() {
         1) _strobectl_words 'bfd' "$cur" ;;
         2) [[ ${args[1]} == bfd ]] && _strobectl_words 'session' "$cur" ;;
         4) [[ $cmd == "set bfd session" ]] && _strobectl_words $'admin-down\nup' "$cur" ;;
+      esac
+      ;;
+    config)
+      # config check FILE
+      case $n in
+        1) _strobectl_words 'check' "$cur" ;;
+        2)
+          if [[ ${args[1]} == check ]]; then
+            COMPREPLY=($(compgen -f -- "$cur"))
+            compopt -o filenames 2>/dev/null
+          fi
+          ;;
       esac
       ;;
     clear)

@@ -75,7 +75,76 @@ def main() -> int:
         check(cp.returncode == 2 and "--log_level" in cp.stderr, f"bad --log_level: {cp}")
         cp = run(BGPD, "--help")
         check("strobe-bgpd --config FILE" in cp.stdout + cp.stderr, "strobe-bgpd --help")
-    print("PASS: exit codes and messages of strobe-dataplane, strobe-bgpd and strobectl")
+
+        # strobectl config check: the daemons' parser, the daemons' exit codes.
+        cp = run(STROBECTL, "config", "check", str(good))
+        check(cp.returncode == 0 and "OK (0 BFD profiles, 1 BFD sessions" in cp.stdout,
+              f"config check on a good file: {cp}")
+        cp = run(STROBECTL, "config", "check", str(bad))
+        check(cp.returncode == 2 and f"{bad}:10:" in cp.stderr, f"config check on a bad file: {cp}")
+        cp = run(STROBECTL, "--json", "config", "check", str(bad))
+        check(cp.returncode == 2 and '"valid": false' in cp.stdout, f"config check --json: {cp}")
+
+        # show version and show workers against live daemons (no sessions, no neighbors, FIB off).
+        live = Path(d) / "live.toml"
+        live.write_text(f"""[dataplane]
+backend = "socket"
+workers = [0]
+control_socket = "{d}/dp.sock"
+
+[controlplane]
+control_socket = "{d}/bgp.sock"
+
+[bgp]
+asn = 64512
+router_id = "198.18.0.1"
+
+[fib]
+enabled = false
+""")
+        procs = [subprocess.Popen([DATAPLANE, "--config", str(live)], stdout=subprocess.DEVNULL,
+                                  stderr=subprocess.DEVNULL),
+                 subprocess.Popen([BGPD, "--config", str(live)], stdout=subprocess.DEVNULL,
+                                  stderr=subprocess.DEVNULL)]
+        try:
+            import json
+            import time
+            deadline = time.monotonic() + 10
+            while True:
+                cp = run(STROBECTL, "--config", str(live), "--json", "show", "version")
+                v = json.loads(cp.stdout) if cp.returncode == 0 else {}
+                if v.get("dataplane") and v.get("bgpd"):
+                    break
+                check(time.monotonic() < deadline, f"show version never saw both daemons: {cp}")
+                time.sleep(0.05)
+            check(v["dataplane"]["pid"] == procs[0].pid and v["bgpd"]["pid"] == procs[1].pid,
+                  f"show version pids: {v}")
+            check(v["strobectl"] == v["dataplane"]["version"] == v["bgpd"]["version"],
+                  f"versions: {v}")
+            cp = run(STROBECTL, "--config", str(live), "show", "version")
+            check(cp.returncode == 0 and "strobe-dataplane" in cp.stdout
+                  and "strobe-bgpd" in cp.stdout, f"show version text: {cp}")
+            cp = run(STROBECTL, "--config", str(live), "--json", "--interval_ms", "200", "show",
+                     "workers")
+            w = json.loads(cp.stdout)
+            check(cp.returncode == 0 and len(w["workers"]) == 1 and w["workers"][0]["core"] == 0
+                  and 150 <= w["interval_ms"] and 0 <= w["workers"][0]["busy_percent"] <= 100,
+                  f"show workers: {cp}")
+            cp = run(STROBECTL, "--config", str(live), "--interval_ms", "100", "show", "workers")
+            check(cp.returncode == 0 and "Busy%" in cp.stdout, f"show workers text: {cp}")
+            procs[1].terminate()
+            procs[1].wait(timeout=10)
+            cp = run(STROBECTL, "--config", str(live), "--json", "show", "version")
+            v = json.loads(cp.stdout)
+            check(cp.returncode == 0 and v["bgpd"] is None and v["dataplane"] is not None,
+                  f"show version with strobe-bgpd stopped: {cp}")
+        finally:
+            for p in procs:
+                if p.poll() is None:
+                    p.terminate()
+                    p.wait(timeout=10)
+    print("PASS: exit codes and messages of strobe-dataplane, strobe-bgpd and strobectl; "
+          "config check, show version, show workers")
     return 0
 
 

@@ -309,8 +309,10 @@ def check_completion() -> None:
         check(f"--{f}" in offered, f"--<TAB> offers {offered}, not --{f}")
 
     cases = [
-        (("",), {"show", "set", "clear"}),
-        (("--json", "show", ""), {"bfd", "bgp", "fib"}),
+        (("",), {"show", "set", "clear", "config"}),
+        (("--json", "show", ""), {"bfd", "bgp", "fib", "version", "workers"}),
+        (("config", ""), {"check"}),
+        (("--interval_ms", ""), set()),
         (("--config", "/etc/strobe/strobe.toml", "show", "bfd", "s"), {"sessions", "session"}),
         (("--socket=/run/strobe/strobe.sock", "show", "bfd", "c"), {"counters"}),
         (("show", "bfd", "sessions", "state", ""), {"admin-down", "down", "init", "up"}),
