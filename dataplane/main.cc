@@ -9,8 +9,8 @@
 #include <string>
 
 #include "dataplane/dataplane.h"
-#include "src/common/version.h"
 #include "src/common/logging.h"
+#include "src/common/version.h"
 #include "src/config/config.h"
 #include "src/ipc/control_server.h"
 #include "src/metrics/http_server.h"

@@ -25,33 +25,15 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests" / "integration"))
 import lab  # noqa: E402
 import nl_monitor  # noqa: E402
-from strobe import STROBECTL, Bgpd, Strobe, frr_peers  # noqa: E402
+from strobe import STROBECTL, Bgpd, Strobe, frr_anycast_node, frr_peers  # noqa: E402
 
 VIP = "198.19.100.1"
 LOCAL_AS = 64512
 
 
 def frr_config(asn: int, link: lab.Link, interval_ms: int, mult: int) -> str:
-    return f"""
-bfd
- profile tor
-  transmit-interval {interval_ms}
-  receive-interval {interval_ms}
-  detect-multiplier {mult}
- !
-!
-router bgp {asn}
- bgp router-id {link.v4_b}
- no bgp ebgp-requires-policy
- no bgp network import-check
- neighbor {link.v4_a} remote-as {LOCAL_AS}
- neighbor {link.v4_a} timers connect 1
- neighbor {link.v4_a} bfd
- neighbor {link.v4_a} bfd profile tor
- address-family ipv4 unicast
-  network {VIP}/32
- exit-address-family
-"""
+    return frr_anycast_node(asn, link, LOCAL_AS, [f"{VIP}/32"], interval_ms=interval_ms,
+                            mult=mult, profile="tor")
 
 
 class Demo:

@@ -24,7 +24,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import lab  # noqa: E402
-from strobe import DATAPLANE, Bgpd, Strobe, check, frr_bgp_neighbor, frr_peers  # noqa: E402
+from strobe import (DATAPLANE, Bgpd, Strobe, check, frr_anycast_node,  # noqa: E402
+                    frr_bgp_neighbor, frr_peers)
 
 LOCAL_AS = 64512
 VIP = "198.19.200.1/32"
@@ -34,26 +35,7 @@ POLL_MARGIN_MS = 150
 
 
 def frr_config(asn: int, link: lab.Link) -> str:
-    return f"""
-bfd
- profile fast
-  transmit-interval 100
-  receive-interval 100
-  detect-multiplier 3
- !
-!
-router bgp {asn}
- bgp router-id {link.v4_b}
- no bgp ebgp-requires-policy
- no bgp network import-check
- neighbor {link.v4_a} remote-as {LOCAL_AS}
- neighbor {link.v4_a} timers connect 1
- neighbor {link.v4_a} bfd
- neighbor {link.v4_a} bfd profile fast
- address-family ipv4 unicast
-  network {VIP}
- exit-address-family
-"""
+    return frr_anycast_node(asn, link, LOCAL_AS, [VIP])
 
 
 def main() -> int:

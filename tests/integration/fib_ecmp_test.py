@@ -28,7 +28,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import lab  # noqa: E402
-from strobe import Bgpd, Strobe, check, frr_peers  # noqa: E402
+from strobe import Bgpd, Strobe, check, frr_anycast_node, frr_peers  # noqa: E402
 
 LOCAL_AS = 64512
 VIP = "198.19.100.1"
@@ -38,26 +38,7 @@ NODES = 4
 
 
 def frr_config(asn: int, link: lab.Link) -> str:
-    return f"""
-bfd
- profile fast
-  transmit-interval 100
-  receive-interval 100
-  detect-multiplier 3
- !
-!
-router bgp {asn}
- bgp router-id {link.v4_b}
- no bgp ebgp-requires-policy
- no bgp network import-check
- neighbor {link.v4_a} remote-as {LOCAL_AS}
- neighbor {link.v4_a} timers connect 1
- neighbor {link.v4_a} bfd
- neighbor {link.v4_a} bfd profile fast
- address-family ipv4 unicast
-  network {VIP}/32
- exit-address-family
-"""
+    return frr_anycast_node(asn, link, LOCAL_AS, [f"{VIP}/32"])
 
 
 def ip_json(L: lab.Lab, ns: str, *args: str):

@@ -60,7 +60,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import lab  # noqa: E402
 import nl_monitor  # noqa: E402
-from strobe import Bgpd, Strobe, check, frr_peers  # noqa: E402
+from strobe import Bgpd, Strobe, check, frr_anycast_node, frr_peers  # noqa: E402
 
 LOCAL_AS = 64512
 NODE_AS = 64601                      # node k (0-based) is AS 64601 + k
@@ -93,13 +93,8 @@ def bfd_profile_frr(name: str = "fast", interval_ms: int = INTERVAL_MS, mult: in
 
 def node_config(asn: int, link: lab.Link, vips: list[str]) -> str:
     """A node: eBGP to the edge with BFD (profile `fast`), announcing every VIP."""
-    nets = "".join(f"  network {v}/32\n" for v in vips)
-    edge = link.v4_a
-    return (bfd_profile_frr() + f"router bgp {asn}\n bgp router-id {link.v4_b}\n"
-            " no bgp ebgp-requires-policy\n no bgp network import-check\n"
-            f" neighbor {edge} remote-as {LOCAL_AS}\n neighbor {edge} timers connect 1\n"
-            f" neighbor {edge} bfd\n neighbor {edge} bfd profile fast\n"
-            f" address-family ipv4 unicast\n{nets} exit-address-family\n")
+    return frr_anycast_node(asn, link, LOCAL_AS, [f"{v}/32" for v in vips],
+                            interval_ms=INTERVAL_MS, mult=MULT)
 
 
 def start_nodes(L: lab.Lab, edge: str, vips: list[str], n: int = NODES

@@ -259,6 +259,21 @@ class Bgpd:
         return self.lab.stop(self.proc, sig=sig or _signal.SIGTERM)
 
 
+def frr_anycast_node(asn: int, link: lab.Link, edge_as: int, prefixes: Iterable[str], *,
+                     interval_ms: int = 100, mult: int = 3, profile: str = "fast") -> str:
+    """FRR config of a node that announces `prefixes` (with their length) to the edge at
+    link.v4_a (AS `edge_as`) over eBGP protected by BFD (`profile`: interval_ms x mult)."""
+    edge = link.v4_a
+    networks = "".join(f"  network {p}\n" for p in prefixes)
+    return (f"bfd\n profile {profile}\n  transmit-interval {interval_ms}\n"
+            f"  receive-interval {interval_ms}\n  detect-multiplier {mult}\n !\n!\n"
+            f"router bgp {asn}\n bgp router-id {link.v4_b}\n"
+            " no bgp ebgp-requires-policy\n no bgp network import-check\n"
+            f" neighbor {edge} remote-as {edge_as}\n neighbor {edge} timers connect 1\n"
+            f" neighbor {edge} bfd\n neighbor {edge} bfd profile {profile}\n"
+            f" address-family ipv4 unicast\n{networks} exit-address-family\n")
+
+
 def frr_bgp_routes(L: lab.Lab, ns: str, afi: str = "ipv4") -> dict[str, list[dict]]:
     """FRR's `show bgp <afi> unicast json` routes: prefix -> paths."""
     return L.frr_json(ns, f"show bgp {afi} unicast json").get("routes", {})
