@@ -25,7 +25,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests" / "integration"))
 import lab  # noqa: E402
 import nl_monitor  # noqa: E402
-from strobe import STROBECTL, Bgpd, Strobe, frr_anycast_node, frr_peers  # noqa: E402
+from strobe import STROBECTL, Bgpd, Strobe, frr_anycast_node, frr_bfd_settled  # noqa: E402
 
 VIP = "198.19.100.1"
 LOCAL_AS = 64512
@@ -93,10 +93,8 @@ class Demo:
                 return monitor.fib.route_gateways(f"{VIP}/32") or set()
 
             def settled() -> bool:
-                for n, link in zip(nodes, links):
-                    p = frr_peers(L, n).get(link.v4_a)
-                    if not p or p.get("status") != "up" or p.get("interface") != link.if_b:
-                        return False
+                if not frr_bfd_settled(L, nodes, links):
+                    return False
                 sessions = dataplane.sessions()
                 return (len(sessions) == a.nodes and all(s["state"] == "up" for s in sessions)
                         and all(n["state"] == "established" for n in bgpd.neighbors())

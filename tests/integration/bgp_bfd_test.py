@@ -25,7 +25,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import lab  # noqa: E402
 from strobe import (DATAPLANE, Bgpd, Strobe, check, frr_anycast_node,  # noqa: E402
-                    frr_bgp_neighbor, frr_peers)
+                    frr_bgp_neighbor)
+from strobe import frr_bfd_settled as frr_bfd_settled_on  # noqa: E402
 
 LOCAL_AS = 64512
 VIP = "198.19.200.1/32"
@@ -70,11 +71,7 @@ def main() -> int:
         # the neighbor signalling Down and answer with Cease/10 once. Steady state is when FRR's
         # session has its interface and is up on both sides.
         def frr_bfd_settled() -> bool:
-            for ns, link in ((fr1, l1), (fr2, l2)):
-                p = frr_peers(L, ns).get(link.v4_a)
-                if not p or p.get("interface") != link.if_b or p.get("status") != "up":
-                    return False
-            return True
+            return frr_bfd_settled_on(L, (fr1, fr2), (l1, l2))
 
         # 1. Established, BFD up, two multipath paths.
         lab.wait_until(lambda: frr_bfd_settled() and both_up(), 40,

@@ -28,7 +28,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import lab  # noqa: E402
-from strobe import Bgpd, Strobe, check, frr_anycast_node, frr_peers  # noqa: E402
+from strobe import Bgpd, Strobe, check, frr_anycast_node  # noqa: E402
+from strobe import frr_bfd_settled as frr_bfd_settled_on  # noqa: E402
 
 LOCAL_AS = 64512
 VIP = "198.19.100.1"
@@ -95,11 +96,7 @@ def main() -> int:
             return [line for line in monitor_log.read_text().splitlines() if VIP in line]
 
         def frr_bfd_settled() -> bool:
-            for n, link in zip(nodes, links):
-                p = frr_peers(L, n).get(link.v4_a)
-                if not p or p.get("interface") != link.if_b or p.get("status") != "up":
-                    return False
-            return True
+            return frr_bfd_settled_on(L, nodes, links)
 
         # 1. One route on one group of four.
         def ecmp(want: set[str]):

@@ -26,7 +26,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import lab  # noqa: E402
 from strobe import (BGPD, DATAPLANE, Bgpd, Strobe, check, frr_anycast_node,  # noqa: E402
-                    frr_peers)
+                    frr_bfd_settled)
 
 LOCAL_AS = 64512
 VIP = "198.19.200.1/32"
@@ -197,10 +197,8 @@ def main() -> int:
                     controlplane={"metrics_address": BGP_ADDR})
 
         def settled() -> bool:
-            for ns, link in ((fr1, l1), (fr2, l2)):
-                p = frr_peers(L, ns).get(link.v4_a)
-                if not p or p.get("interface") != link.if_b or p.get("status") != "up":
-                    return False
+            if not frr_bfd_settled(L, (fr1, fr2), (l1, l2)):
+                return False
             ns_ = bgpd.neighbors()
             return (all(n["state"] == "established" and n["bfd"] == "up" for n in ns_)
                     and any(r["prefix"] == VIP and r["state"] == "installed"

@@ -274,6 +274,17 @@ def frr_anycast_node(asn: int, link: lab.Link, edge_as: int, prefixes: Iterable[
             f" address-family ipv4 unicast\n{networks} exit-address-family\n")
 
 
+def frr_bfd_settled(L: lab.Lab, nodes: Iterable[str], links: Iterable[lab.Link]) -> bool:
+    """Every FRR node's BFD session to the edge (link.v4_a) is up and bound to its interface.
+    FRR's bgpd installs the session without an interface first and again once BGP is up; the
+    second one starts Down, so steady state is this."""
+    for ns, link in zip(nodes, links):
+        p = frr_peers(L, ns).get(link.v4_a)
+        if not p or p.get("interface") != link.if_b or p.get("status") != "up":
+            return False
+    return True
+
+
 def frr_bgp_routes(L: lab.Lab, ns: str, afi: str = "ipv4") -> dict[str, list[dict]]:
     """FRR's `show bgp <afi> unicast json` routes: prefix -> paths."""
     return L.frr_json(ns, f"show bgp {afi} unicast json").get("routes", {})

@@ -16,6 +16,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/unit/fib/fib_test_util.h"
 
 namespace strobe::fib {
 namespace {
@@ -28,23 +29,9 @@ constexpr uint32_t kBase = 200u << 24;  // the first id of protocol 200
 constexpr uint32_t kIf0 = 7;
 constexpr uint32_t kIf1 = 9;
 
-net::IpAddress Ip(std::string_view text) {
-  absl::StatusOr<net::IpAddress> a = net::IpAddress::Parse(text);
-  EXPECT_TRUE(a.ok()) << a.status();
-  return a.ok() ? *a : net::IpAddress();
-}
-
-bgp::RibPrefix Pfx(std::string_view text) {
-  absl::StatusOr<bgp::RibPrefix> p = bgp::RibPrefix::Parse(text);
-  EXPECT_TRUE(p.ok()) << p.status();
-  return p.ok() ? *p : bgp::RibPrefix();
-}
-
-std::vector<net::IpAddress> Ips(std::initializer_list<std::string_view> texts) {
-  std::vector<net::IpAddress> out;
-  for (std::string_view t : texts) out.push_back(Ip(t));
-  return out;
-}
+using ::strobe::fib::testing::Ip;
+using ::strobe::fib::testing::Ips;
+using ::strobe::fib::testing::Pfx;
 
 // "add-nexthop", "set-route 198.19.0.0/24", ...: readable in a failure message.
 std::string Describe(const Op& op) {

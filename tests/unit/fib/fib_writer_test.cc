@@ -27,6 +27,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "src/common/clock.h"
+#include "tests/unit/fib/fib_test_util.h"
 
 namespace strobe::fib {
 namespace {
@@ -61,22 +62,10 @@ json Ip(const std::string& args) {
   return j;
 }
 
-net::IpAddress Addr(std::string_view text) {
-  absl::StatusOr<net::IpAddress> a = net::IpAddress::Parse(text);
-  EXPECT_TRUE(a.ok()) << a.status();
-  return a.ok() ? *a : net::IpAddress();
-}
-
-bgp::RibPrefix Pfx(std::string_view text) {
-  absl::StatusOr<bgp::RibPrefix> p = bgp::RibPrefix::Parse(text);
-  EXPECT_TRUE(p.ok()) << p.status();
-  return p.ok() ? *p : bgp::RibPrefix();
-}
-
+using ::strobe::fib::testing::Pfx;
+// (`Ip` here runs `ip -j`.)
 std::vector<net::IpAddress> Addrs(std::initializer_list<std::string_view> texts) {
-  std::vector<net::IpAddress> out;
-  for (std::string_view t : texts) out.push_back(Addr(t));
-  return out;
+  return ::strobe::fib::testing::Ips(texts);
 }
 
 // Polls `done` until it holds or 5 s pass.
