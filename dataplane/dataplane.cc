@@ -255,6 +255,7 @@ absl::StatusOr<nlohmann::json> Dataplane::HandleCommand(const std::string& comma
                       {"interfaces", xdp_->interfaces()}};
     }
     total["rx_dropped"] = drops;
+    total["rx_interval_us"] = RxIntervals().SummaryJson();
     total["backend"] = backend_;
     total["uptime_s"] = (MonotonicNowNs() - started_ns_) / kNsPerSec;
     total["workers"] = workers;
@@ -287,6 +288,26 @@ absl::StatusOr<nlohmann::json> Dataplane::HandleCommand(const std::string& comma
     return nlohmann::json{{"sessions_changed", matched}};
   }
   return absl::InvalidArgumentError(absl::StrCat("unknown command \"", command, "\""));
+}
+
+metrics::IntervalHistogram Dataplane::RxIntervals() {
+  metrics::IntervalHistogram merged;
+  for (auto& w : workers_) w->RunOnWorker([&] { w->AddRxIntervals(&merged); });
+  if (xdp_ != nullptr) xdp_->AddRxIntervals(&merged);
+  return merged;
+}
+
+void Dataplane::ResetRxIntervals() {
+  for (auto& w : workers_) w->RunOnWorker([&] { w->ResetRxIntervals(); });
+  if (xdp_ != nullptr) xdp_->ResetRxIntervals();
+}
+
+absl::StatusOr<int64_t> Dataplane::SetTxSilenced(const ipc::SessionKey& key, bool silenced) {
+  absl::StatusOr<int64_t> result = absl::NotFoundError("no worker");
+  const int owner = ipc::OwnerWorker(key, static_cast<int>(workers_.size()));
+  Worker& w = *workers_[static_cast<size_t>(owner)];
+  w.RunOnWorker([&] { result = w.SetTxSilenced(key, silenced); });
+  return result;
 }
 
 }  // namespace strobe::dataplane

@@ -16,6 +16,7 @@
 #include "src/config/config.h"
 #include "src/ipc/control_server.h"
 #include "src/ipc/shm_region.h"
+#include "src/metrics/interval_histogram.h"
 
 namespace strobe::dataplane {
 
@@ -38,6 +39,14 @@ class Dataplane {
   void Detach();
   // Called by the control loop at least every 100 ms.
   void Tick();
+
+  // The gaps between consecutive packets received on Up sessions, from every worker and from
+  // the XDP program: how regular the peers' timers are.
+  metrics::IntervalHistogram RxIntervals();
+  void ResetRxIntervals();
+  // Stops or resumes transmission on one session without telling the peer (Worker::
+  // SetTxSilenced). Returns when the session last transmitted.
+  absl::StatusOr<int64_t> SetTxSilenced(const ipc::SessionKey& key, bool silenced);
 
  private:
   Dataplane() = default;

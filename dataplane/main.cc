@@ -9,6 +9,7 @@
 #include <string>
 
 #include "dataplane/dataplane.h"
+#include "src/common/file_limit.h"
 #include "src/common/logging.h"
 #include "src/common/version.h"
 #include "src/config/config.h"
@@ -66,6 +67,7 @@ int main(int argc, char** argv) {
   sigaction(SIGTERM, &sa, nullptr);
   sigaction(SIGINT, &sa, nullptr);
   signal(SIGPIPE, SIG_IGN);
+  strobe::RaiseFileLimit();  // a socket per session
 
   // The socket first: a second instance must fail before it touches interfaces or programs.
   strobe::ipc::ControlServer control;

@@ -366,12 +366,20 @@ void Worker::ProcessPacket(const RxPacket& packet) {
   if (strobe_bfd_drop_reason r = bfd::Decode(wire, &decoded); r != STROBE_BFD_OK)
     return Drop(slot, r);
   uint32_t actions = 0;
+  const int64_t previous_rx_ns = slot->session.last_rx_ns();
+  const bool was_up = slot->session.state() == bfd::State::kUp;
   const strobe_bfd_drop_reason verdict =
       slot->session.OnReceive(decoded, wire, packet.rx_ns, &actions);
   if (verdict != STROBE_BFD_OK) {
     ++counters_.rx_dropped[verdict];  // the session counted it
   } else {
-    XdpLearn(*slot, wire);
+    // The peer's periodic transmissions only: both ends Up, no Poll Sequence reply. With the
+    // XDP fast path the kernel measures (it sees the packets this worker never does).
+    if (was_up && decoded.state == bfd::State::kUp && !decoded.poll && !decoded.final &&
+        previous_rx_ns > 0 && packet.rx_ns > previous_rx_ns && XdpEntry(*slot) == nullptr) {
+      counters_.rx_interval.ObserveUs(static_cast<uint64_t>(packet.rx_ns - previous_rx_ns) / 1000);
+    }
+    XdpLearn(*slot, wire, packet.rx_ns);
   }
   Apply(*slot, actions, MonotonicNowNs());
 }
@@ -429,6 +437,16 @@ void Worker::Apply(Slot& slot, uint32_t actions, int64_t now_ns) {
       wheel_->Arm(&slot.detect_timer, std::max(deadline, now_ns));
     }
   }
+}
+
+absl::StatusOr<int64_t> Worker::SetTxSilenced(const ipc::SessionKey& key, bool silenced) {
+  auto it = by_key_.find(key);
+  if (it == by_key_.end()) {
+    return absl::NotFoundError(
+        absl::StrCat("no session to ", key.peer.ToString(), " from ", key.local.ToString()));
+  }
+  it->second->tx_silenced = silenced;
+  return it->second->last_tx_ns;
 }
 
 int Worker::SetAdminDown(const net::IpAddress& peer, bool admin_down) {

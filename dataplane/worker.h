@@ -28,6 +28,7 @@
 #include "src/ipc/shm_layout.h"
 #include "src/ipc/shm_ring.h"
 #include "src/metrics/histogram.h"
+#include "src/metrics/interval_histogram.h"
 #include "src/timer/timing_wheel.h"
 
 namespace strobe::dataplane {
@@ -85,6 +86,9 @@ struct WorkerCounters {
   // Down by detection timeout: time from the session's last packet (the worker's own thread
   // records and reads it, so no lock).
   metrics::LatencyHistogram detection_latency;
+  // Gaps between consecutive packets of Up sessions that reached this worker (without the XDP
+  // fast path: every packet; with it, the XDP program measures the packets it absorbs).
+  metrics::IntervalHistogram rx_interval;
 };
 
 class Worker {
@@ -130,6 +134,15 @@ class Worker {
   nlohmann::json CountersJson() const;
   // Sets the admin state of the sessions to `peer`; returns how many matched.
   int SetAdminDown(const net::IpAddress& peer, bool admin_down);
+  // On the worker thread: stops (or resumes) transmission for the session `key` without telling
+  // the peer anything, as a dead peer would: the load generator measures the peer's detection
+  // time this way. Returns when the session last transmitted (0: never), or NotFound.
+  absl::StatusOr<int64_t> SetTxSilenced(const ipc::SessionKey& key, bool silenced);
+  // On the worker thread: adds this worker's received-interval histogram to `into`.
+  void AddRxIntervals(metrics::IntervalHistogram* into) const {
+    into->Merge(counters_.rx_interval);
+  }
+  void ResetRxIntervals() { counters_.rx_interval.Reset(); }
 
   int index() const { return index_; }
   int core() const { return core_; }
@@ -172,7 +185,8 @@ class Worker {
   strobe_xdp_session* XdpEntry(const Slot& slot) const;
   void XdpPublish(const Slot& slot);
   void XdpClear(const Slot& slot);
-  void XdpLearn(const Slot& slot, std::span<const uint8_t> wire);
+  // `rx_ns`: when `wire` arrived (the kernel's next interval is measured from it).
+  void XdpLearn(const Slot& slot, std::span<const uint8_t> wire, int64_t rx_ns);
   void XdpForget(const Slot& slot);
   void XdpRefreshRx(Slot& slot);
   void XdpDrainRing();

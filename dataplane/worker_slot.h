@@ -27,6 +27,8 @@ struct Worker::Slot {
   timer::TimerNode detect_timer;
   int64_t last_detection_latency_ns = 0;
   uint64_t tx_errors = 0;
+  int64_t last_tx_ns = 0;    // when a packet last left (0: never)
+  bool tx_silenced = false;  // Worker::SetTxSilenced: the FSM runs, nothing is sent
   // AF_XDP: the prebuilt frame (addresses resolved) and the socket it goes out on; both reset
   // when the neighbour's or the interface's MAC changes.
   std::unique_ptr<BfdFrame> frame;

@@ -26,7 +26,10 @@ void Worker::Transmit(Slot& slot, int64_t now_ns) {
   uint8_t buffer[bfd::kMaxPacketLen];
   uint32_t actions = 0;
   const size_t length = slot.session.OnTxTimer(now_ns, buffer, &actions);
-  if (length > 0) {
+  if (length > 0 && slot.tx_silenced) {
+    // Built and discarded: the FSM and its timers run as if it had left.
+  } else if (length > 0) {
+    slot.last_tx_ns = now_ns;
     const std::span<const uint8_t> payload(buffer, length);
     slot.last_tx_af_xdp = TransmitAfXdp(slot, payload);
     if (slot.last_tx_af_xdp) {

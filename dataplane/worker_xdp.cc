@@ -4,7 +4,9 @@
 // them with a release store of `steady_ok` (or of `discriminator` for a new entry); the program
 // reads those flags first. The program stamps `last_rx_ns` with an 8-byte store; the worker reads
 // it with an acquire load when the session's detection timer fires, so a steady session costs
-// user space nothing per packet.
+// user space nothing per packet. The worker writes `last_rx_ns` too: 0 when it publishes an entry,
+// and the arrival of each packet its FSM accepts while Up (XdpLearn), from which the program
+// measures the next received interval.
 
 #include <atomic>
 #include <cstring>
@@ -50,10 +52,18 @@ void Worker::XdpClear(const Slot& slot) {
 
 // After the FSM accepted `wire`: when the session is Up with nothing in flight, packets equal to
 // this one are the steady state and need no user-space work.
-void Worker::XdpLearn(const Slot& slot, std::span<const uint8_t> wire) {
+void Worker::XdpLearn(const Slot& slot, std::span<const uint8_t> wire, int64_t rx_ns) {
   strobe_xdp_session* e = XdpEntry(slot);
   if (e == nullptr) return;
   const bfd::Session& s = slot.session;
+  // Up: the program measures the next received interval from this packet (rx_ns is its
+  // bpf_ktime_get_ns() stamp, the same clock). Detection reads last_rx_ns through
+  // NoteAbsorbedRx, which only ever moves forward, so a value older than one the program wrote
+  // meanwhile cannot hurt it; relaxed, as nothing else is published with it.
+  if (s.state() == bfd::State::kUp && rx_ns > 0) {
+    std::atomic_ref<uint64_t>(e->last_rx_ns)
+        .store(static_cast<uint64_t>(rx_ns), std::memory_order_relaxed);
+  }
   const uint8_t flags = wire.size() > STROBE_BFD_OFF_FLAGS ? wire[STROBE_BFD_OFF_FLAGS] : 0;
   const bool steady =
       s.state() == bfd::State::kUp && !s.poll_in_progress() && !s.params().auth.has_value() &&

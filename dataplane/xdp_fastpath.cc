@@ -13,6 +13,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "src/common/logging.h"
+#include "src/metrics/interval_histogram.h"
 #include "xdp/strobe_xdp_skel.h"
 
 namespace strobe::dataplane {
@@ -124,6 +125,59 @@ std::vector<uint64_t> XdpFastPath::Counters() const {
     for (uint64_t v : per_cpu) totals[key] += v;
   }
   return totals;
+}
+
+void XdpFastPath::AddRxIntervals(metrics::IntervalHistogram* into) const {
+  const int possible = libbpf_num_possible_cpus();
+  const size_t cpus = static_cast<size_t>(possible > 0 ? possible : 1);
+  const int fd = bpf_map__fd(skel_->maps.rx_intervals);
+  constexpr uint32_t kEntries = STROBE_XDP_INTERVAL_ENTRIES;
+  // A per-CPU array's value is one u64 per possible CPU: values[key * cpus + cpu].
+  std::vector<uint64_t> values(kEntries * cpus, 0);
+  // One syscall for the whole map; the kernel ends a complete walk with ENOENT. Should batching
+  // be refused (older kernels), one lookup per entry.
+  std::vector<uint32_t> keys(kEntries);
+  uint32_t out_batch = 0;
+  uint32_t count = kEntries;
+  LIBBPF_OPTS(bpf_map_batch_opts, opts);
+  const int err =
+      bpf_map_lookup_batch(fd, nullptr, &out_batch, keys.data(), values.data(), &count, &opts);
+  bool batched = (err == 0 || errno == ENOENT) && count == kEntries;
+  for (uint32_t i = 0; batched && i < kEntries; ++i) batched = keys[i] == i;
+  if (!batched) {
+    std::fill(values.begin(), values.end(), 0);
+    for (uint32_t key = 0; key < kEntries; ++key) {
+      if (bpf_map_lookup_elem(fd, &key, &values[key * cpus]) != 0) {
+        std::fill_n(&values[key * cpus], cpus, 0);
+      }
+    }
+  }
+  for (uint32_t key = 0; key < STROBE_INTERVAL_BUCKETS; ++key) {
+    uint64_t n = 0;
+    for (size_t cpu = 0; cpu < cpus; ++cpu) n += values[key * cpus + cpu];
+    into->AddBucket(key, n);
+  }
+  uint64_t max_us = 0;
+  for (size_t cpu = 0; cpu < cpus; ++cpu) {
+    max_us = std::max(max_us, values[STROBE_XDP_INTERVAL_MAX * cpus + cpu]);
+  }
+  into->NoteMaxUs(max_us);
+}
+
+void XdpFastPath::ResetRxIntervals() {
+  const int possible = libbpf_num_possible_cpus();
+  const size_t cpus = static_cast<size_t>(possible > 0 ? possible : 1);
+  const int fd = bpf_map__fd(skel_->maps.rx_intervals);
+  constexpr uint32_t kEntries = STROBE_XDP_INTERVAL_ENTRIES;
+  std::vector<uint64_t> zeros(kEntries * cpus, 0);
+  std::vector<uint32_t> keys(kEntries);
+  for (uint32_t i = 0; i < kEntries; ++i) keys[i] = i;
+  uint32_t count = kEntries;
+  LIBBPF_OPTS(bpf_map_batch_opts, opts);
+  if (bpf_map_update_batch(fd, keys.data(), zeros.data(), &count, &opts) == 0) return;
+  for (uint32_t key = 0; key < kEntries; ++key) {
+    bpf_map_update_elem(fd, &key, &zeros[key * cpus], BPF_ANY);
+  }
 }
 
 }  // namespace strobe::dataplane

@@ -19,6 +19,10 @@
 struct strobe_xdp;
 struct ring_buffer;
 
+namespace strobe::metrics {
+class IntervalHistogram;
+}  // namespace strobe::metrics
+
 namespace strobe::dataplane {
 
 class XdpFastPath {
@@ -45,6 +49,11 @@ class XdpFastPath {
 
   // Program-wide counters summed over CPUs, indexed by strobe_xdp_counter / drop reason.
   std::vector<uint64_t> Counters() const;
+  // Adds the program's received-interval histogram (rx_intervals: the gaps between absorbed
+  // packets of Up sessions), summed over CPUs, to `into`; its maximum through NoteMaxUs.
+  void AddRxIntervals(metrics::IntervalHistogram* into) const;
+  // Zeroes the program's interval histogram (a packet counted meanwhile may survive or not).
+  void ResetRxIntervals();
   const std::vector<std::string>& interfaces() const { return interfaces_; }
   bool native() const { return native_; }
 

@@ -9,6 +9,10 @@
  * ring buffer and dropped. Anything that is not BFD (BGP's TCP, ARP, ND, ...) is passed to the
  * kernel untouched.
  *
+ * When an absorbed packet's session is Up (the expectation's state) and has a previous last_rx_ns,
+ * the gap since it is counted into the `rx_intervals` histogram (per CPU; layout in
+ * xdp/strobe_xdp.h, buckets in src/metrics/interval_buckets.h): the peer's timer quality.
+ *
  * The map layouts and the steady-state rule are in xdp/strobe_xdp.h; the stateless checks of
  * RFC 5880 section 6.8.6 are in src/bfd/rx_checks.h, shared with the other backends.
  */
@@ -27,6 +31,7 @@
  * a BPF-to-BPF call and its return cost ~9 ns per packet (retpoline/SRSO kernels). */
 #pragma clang attribute push(__attribute__((always_inline)), apply_to = function)
 #include "src/bfd/rx_checks.h"
+#include "src/metrics/interval_buckets.h"
 #pragma clang attribute pop
 #include "xdp/strobe_xdp.h"
 
@@ -48,6 +53,15 @@ struct {
   __type(value, __u64);
   __uint(max_entries, STROBE_XDP_COUNTER_COUNT);
 } counters SEC(".maps");
+
+/* The received-interval histogram of Up sessions: STROBE_INTERVAL_BUCKETS counts, then the
+ * largest gap in microseconds at STROBE_XDP_INTERVAL_MAX (xdp/strobe_xdp.h). */
+struct {
+  __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+  __type(key, __u32);
+  __type(value, __u64);
+  __uint(max_entries, STROBE_XDP_INTERVAL_ENTRIES);
+} rx_intervals SEC(".maps");
 
 /* struct strobe_xdp_rx_record, one per interesting packet: worker 0's ring, which also takes
  * bootstrap packets (Your Discriminator 0: the owner is found by key in user space). */
@@ -85,6 +99,19 @@ static __always_inline void count(__u32 counter) {
 static __always_inline int pass(void) {
   count(STROBE_XDP_PASSED);
   return XDP_PASS;
+}
+
+/* Counts the gap between two received packets of an Up session, `previous` < `now` (ns). Per
+ * CPU: plain increments. */
+static __always_inline void note_interval(__u64 previous, __u64 now) {
+  const __u64 gap_us = (now - previous) / 1000;
+  __u32 bucket = strobe_interval_bucket(gap_us);
+  if (bucket >= STROBE_INTERVAL_BUCKETS) return; /* cannot happen; a bound for the reader */
+  __u64* n = bpf_map_lookup_elem(&rx_intervals, &bucket);
+  if (n) *n += 1;
+  __u32 max_index = STROBE_XDP_INTERVAL_MAX;
+  __u64* max = bpf_map_lookup_elem(&rx_intervals, &max_index);
+  if (max && gap_us > *max) *max = gap_us;
 }
 
 /* The session that `your` (host order, nonzero) names exactly, or NULL. */
@@ -232,7 +259,15 @@ int strobe_xdp_rx(struct xdp_md* ctx) {
       const __u64* got = (const __u64*)payload;
       const __u64* expect = (const __u64*)s->expect;
       if (((got[0] ^ expect[0]) | (got[1] ^ expect[1]) | (got[2] ^ expect[2])) == 0) {
-        s->last_rx_ns = bpf_ktime_get_ns();
+        /* The previous packet: absorbed here, or accepted by the worker's FSM (which stores its
+         * arrival). 0: none since the entry was published. Another CPU may have stamped a later
+         * time meanwhile: only a forward gap counts. */
+        const __u64 previous = s->last_rx_ns;
+        const __u64 now = bpf_ktime_get_ns();
+        s->last_rx_ns = now;
+        if (previous != 0 && now > previous &&
+            (s->expect[STROBE_BFD_OFF_FLAGS] >> 6) == STROBE_BFD_STATE_UP)
+          note_interval(previous, now);
         __sync_fetch_and_add(&s->rx_absorbed, 1);
         count(STROBE_XDP_ABSORBED);
         return XDP_DROP;

@@ -9,12 +9,15 @@
  *     (release); the program reads `steady_ok` first;
  *   - the program writes `last_rx_ns` and its counters (8-byte aligned stores, atomic on every
  *     architecture BPF runs on); the worker reads `last_rx_ns` with an acquire load when its
- *     detection timer fires, so detection needs no packet to reach user space.
+ *     detection timer fires, so detection needs no packet to reach user space;
+ *   - the worker also stores `last_rx_ns` (the arrival of a packet its FSM accepted while Up), so
+ *     that the program measures the next received interval from that packet.
  */
 #ifndef STROBE_XDP_STROBE_XDP_H_
 #define STROBE_XDP_STROBE_XDP_H_
 
 #include "src/bfd/rx_checks.h"
+#include "src/metrics/interval_buckets.h"
 
 #ifdef __bpf__
 typedef __u8 strobe_u8;
@@ -96,5 +99,17 @@ enum strobe_xdp_counter {
   STROBE_XDP_PASSED,    /* not BFD: XDP_PASS to the kernel */
   STROBE_XDP_COUNTER_COUNT
 };
+
+/*
+ * The received intervals of Up sessions: the gap between two consecutive packets of a session the
+ * program absorbs (the previous one absorbed too, or accepted by the worker's FSM, which stamps
+ * `last_rx_ns` then). Per-CPU array `rx_intervals` of STROBE_XDP_INTERVAL_ENTRIES u64 values:
+ *   - index i < STROBE_INTERVAL_BUCKETS: gaps counted in bucket i of src/metrics/interval_buckets.h
+ *     (strobe_interval_bucket(gap in microseconds));
+ *   - index STROBE_XDP_INTERVAL_MAX: the largest gap seen on that CPU, in microseconds.
+ * User space sums the buckets over CPUs and takes the largest maximum.
+ */
+#define STROBE_XDP_INTERVAL_MAX STROBE_INTERVAL_BUCKETS
+#define STROBE_XDP_INTERVAL_ENTRIES (STROBE_INTERVAL_BUCKETS + 1)
 
 #endif /* STROBE_XDP_STROBE_XDP_H_ */

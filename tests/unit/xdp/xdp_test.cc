@@ -1,11 +1,13 @@
 // The XDP program (xdp/strobe_xdp.bpf.c) run through BPF_PROG_TEST_RUN on frames written byte by
-// byte: verdicts, counters, session side effects and ring-buffer records. Needs root (CAP_BPF
-// and CAP_NET_ADMIN); a program that cannot be loaded fails every test, it never skips.
+// byte: verdicts, counters, session side effects, the received-interval histogram and ring-buffer
+// records. Needs root (CAP_BPF and CAP_NET_ADMIN); a program that cannot be loaded fails every
+// test, it never skips.
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <linux/bpf.h>
 #include <net/if.h>
+#include <sched.h>
 #include <sys/mman.h>
 #include <time.h>
 #include <unistd.h>
@@ -16,6 +18,7 @@
 #include <cstdint>
 #include <cstring>
 #include <iterator>
+#include <map>
 #include <ostream>
 #include <string>
 #include <vector>
@@ -35,6 +38,7 @@ static_assert(offsetof(strobe_xdp_session, last_rx_ns) % 8 == 0);
 static_assert(sizeof(strobe_xdp_rx_record) == 120);
 
 constexpr uint32_t kMaxEntries = 64;
+constexpr int64_t kMs = 1'000'000;
 
 // A discriminator as the dataplane builds them: [worker:4][slot:14][random:14].
 constexpr uint32_t Discriminator(uint32_t worker, uint32_t slot, uint32_t random) {
@@ -492,6 +496,8 @@ class XdpTest : public ::testing::Test {
     const uint32_t index = strobe_xdp_index_of(kV6);
     const strobe_xdp_session v6 = MakeSession(kV6, 6, false, Lo(), kPeer6, kLocal6, true);
     ASSERT_EQ(bpf_map_update_elem(bpf_map__fd(skel_->maps.sessions), &index, &v6, BPF_ANY), 0);
+    // The histogram starts empty, so that its maximum is the test's own.
+    ResetIntervals();
     Drain();
   }
 
@@ -530,6 +536,73 @@ class XdpTest : public ::testing::Test {
     return totals;
   }
 
+  // rx_intervals read with one batch lookup, as the dataplane does: each value is one u64 per
+  // possible CPU, values[key * cpus + cpu].
+  static std::vector<uint64_t> IntervalsPerCpu() {
+    const size_t cpus = static_cast<size_t>(libbpf_num_possible_cpus());
+    std::vector<uint32_t> keys(STROBE_XDP_INTERVAL_ENTRIES);
+    std::vector<uint64_t> values(keys.size() * cpus);
+    uint32_t out_batch = 0;
+    uint32_t count = STROBE_XDP_INTERVAL_ENTRIES;
+    const int err = bpf_map_lookup_batch(bpf_map__fd(skel_->maps.rx_intervals), nullptr, &out_batch,
+                                         keys.data(), values.data(), &count, nullptr);
+    // A walk to the end of the map ends with ENOENT.
+    EXPECT_TRUE(err == 0 || errno == ENOENT) << strerror(errno);
+    EXPECT_EQ(count, static_cast<uint32_t>(STROBE_XDP_INTERVAL_ENTRIES));
+    for (uint32_t i = 0; i < count; ++i) EXPECT_EQ(keys[i], i);
+    return values;
+  }
+
+  // The same, one lookup per entry.
+  static std::vector<uint64_t> IntervalsPerCpuOneByOne() {
+    const size_t cpus = static_cast<size_t>(libbpf_num_possible_cpus());
+    std::vector<uint64_t> values(STROBE_XDP_INTERVAL_ENTRIES * cpus);
+    for (uint32_t key = 0; key < STROBE_XDP_INTERVAL_ENTRIES; ++key) {
+      EXPECT_EQ(
+          bpf_map_lookup_elem(bpf_map__fd(skel_->maps.rx_intervals), &key, &values[key * cpus]), 0);
+    }
+    return values;
+  }
+
+  // rx_intervals over all CPUs: the buckets summed, the maximum at STROBE_XDP_INTERVAL_MAX the
+  // largest of the CPUs' maxima.
+  static std::vector<uint64_t> Intervals() {
+    const size_t cpus = static_cast<size_t>(libbpf_num_possible_cpus());
+    const std::vector<uint64_t> per_cpu = IntervalsPerCpu();
+    std::vector<uint64_t> out(STROBE_XDP_INTERVAL_ENTRIES, 0);
+    for (size_t key = 0; key < out.size(); ++key) {
+      for (size_t cpu = 0; cpu < cpus; ++cpu) {
+        const uint64_t v = per_cpu[key * cpus + cpu];
+        out[key] = key == STROBE_XDP_INTERVAL_MAX ? std::max(out[key], v) : out[key] + v;
+      }
+    }
+    return out;
+  }
+
+  // The buckets of `after` that differ from `before` (default: empty), and by how much.
+  static std::map<unsigned, uint64_t> Buckets(const std::vector<uint64_t>& after,
+                                              const std::vector<uint64_t>& before = {}) {
+    std::map<unsigned, uint64_t> out;
+    for (unsigned i = 0; i < STROBE_INTERVAL_BUCKETS; ++i) {
+      const uint64_t delta = after[i] - (before.empty() ? 0 : before[i]);
+      if (delta != 0) out[i] = delta;
+    }
+    return out;
+  }
+
+  static void ResetIntervals() {
+    const size_t cpus = static_cast<size_t>(libbpf_num_possible_cpus());
+    std::vector<uint32_t> keys(STROBE_XDP_INTERVAL_ENTRIES);
+    for (uint32_t i = 0; i < keys.size(); ++i) keys[i] = i;
+    std::vector<uint64_t> zeros(keys.size() * cpus, 0);
+    uint32_t count = STROBE_XDP_INTERVAL_ENTRIES;
+    ASSERT_EQ(bpf_map_update_batch(bpf_map__fd(skel_->maps.rx_intervals), keys.data(), zeros.data(),
+                                   &count, nullptr),
+              0)
+        << strerror(errno);
+    ASSERT_EQ(count, static_cast<uint32_t>(STROBE_XDP_INTERVAL_ENTRIES));
+  }
+
   static int OnRecord(void*, void* data, size_t size) {
     EXPECT_EQ(size, sizeof(strobe_xdp_rx_record));
     strobe_xdp_rx_record r{};
@@ -558,10 +631,14 @@ class XdpTableTest : public XdpTest, public ::testing::WithParamInterface<Row> {
 TEST_P(XdpTableTest, VerdictCountersSessionsAndRecord) {
   const Row& row = GetParam();
   const std::vector<uint8_t> frame = row.packet.Build();
+  // Every session (Up) last received a packet 10 ms ago: only an absorbed packet counts a gap.
+  const uint64_t earlier = static_cast<uint64_t>(MonotonicNs() - 10 * kMs);
+  for (uint32_t d : kSessions) Session(d).last_rx_ns = earlier;
   // Twice: counters and session counters add up, last_rx_ns increases.
   for (int round = 0; round < 2; ++round) {
     SCOPED_TRACE(round);
     const std::vector<uint64_t> counters_before = Counters();
+    const std::vector<uint64_t> intervals_before = Intervals();
     strobe_xdp_session before[std::size(kSessions)];
     for (size_t i = 0; i < std::size(kSessions); ++i) before[i] = Session(kSessions[i]);
     const int64_t t0 = MonotonicNs();
@@ -577,10 +654,17 @@ TEST_P(XdpTableTest, VerdictCountersSessionsAndRecord) {
                   ? strobe_bfd_drop_reason_name(static_cast<strobe_bfd_drop_reason>(c))
                   : "");
     }
+    std::map<unsigned, uint64_t> gaps;  // expected in rx_intervals: bucket -> count
+    uint64_t max_us = intervals_before[STROBE_XDP_INTERVAL_MAX];
     for (size_t i = 0; i < std::size(kSessions); ++i) {
       SCOPED_TRACE(i);
       const strobe_xdp_session& after = Session(kSessions[i]);
       const bool charged = kSessions[i] == row.session;
+      if (charged && row.effect == Effect::kAbsorbed) {
+        const uint64_t gap_us = (after.last_rx_ns - before[i].last_rx_ns) / 1000;
+        ++gaps[strobe_interval_bucket(gap_us)];
+        max_us = std::max(max_us, gap_us);
+      }
       EXPECT_EQ(after.rx_absorbed - before[i].rx_absorbed,
                 charged && row.effect == Effect::kAbsorbed ? 1u : 0u);
       EXPECT_EQ(after.rx_interesting - before[i].rx_interesting,
@@ -597,6 +681,9 @@ TEST_P(XdpTableTest, VerdictCountersSessionsAndRecord) {
       // Nothing but the program's fields changes.
       EXPECT_EQ(std::memcmp(&after, &before[i], offsetof(strobe_xdp_session, last_rx_ns)), 0);
     }
+    const std::vector<uint64_t> intervals_after = Intervals();
+    EXPECT_EQ(Buckets(intervals_after, intervals_before), gaps);
+    EXPECT_EQ(intervals_after[STROBE_XDP_INTERVAL_MAX], max_us);
 
     const std::vector<strobe_xdp_rx_record> records = Drain();
     if (row.counter != STROBE_XDP_TO_USER) {
@@ -634,6 +721,10 @@ TEST_F(XdpTest, MaxEntriesIsWhatUserSpaceSet) {
   EXPECT_EQ(bpf_map__value_size(skel_->maps.sessions), sizeof(strobe_xdp_session));
   EXPECT_EQ(bpf_map__max_entries(skel_->maps.counters),
             static_cast<uint32_t>(STROBE_XDP_COUNTER_COUNT));
+  EXPECT_EQ(bpf_map__type(skel_->maps.rx_intervals), BPF_MAP_TYPE_PERCPU_ARRAY);
+  EXPECT_EQ(bpf_map__max_entries(skel_->maps.rx_intervals),
+            static_cast<uint32_t>(STROBE_XDP_INTERVAL_ENTRIES));
+  EXPECT_EQ(bpf_map__value_size(skel_->maps.rx_intervals), sizeof(uint64_t));
   bpf_map_info info{};
   uint32_t len = sizeof(info);
   ASSERT_EQ(bpf_obj_get_info_by_fd(bpf_map__fd(skel_->maps.sessions), &info, &len), 0);
@@ -745,6 +836,223 @@ TEST_F(XdpTest, RepeatedRunsCountEveryPacket) {
   EXPECT_EQ(Run(Single4(Steady(kV4)).Build(), 0, 1000), XDP_DROP);
   EXPECT_EQ(Counters()[STROBE_XDP_ABSORBED] - before[STROBE_XDP_ABSORBED], 1000u);
   EXPECT_EQ(Session(kV4).rx_absorbed, 1000u);
+}
+
+// The gap between two absorbed packets of an Up session, in microseconds, is counted into its
+// bucket of src/metrics/interval_buckets.h, and the maximum follows the largest gap.
+TEST_F(XdpTest, GapBetweenSteadyPacketsIsCountedInItsBucket) {
+  const std::vector<uint8_t> steady = Single4(Steady(kV4)).Build();
+  // The previous packet arrived 10 ms ago (CLOCK_MONOTONIC is bpf_ktime_get_ns()'s clock).
+  const uint64_t earlier = static_cast<uint64_t>(MonotonicNs() - 10 * kMs);
+  Session(kV4).last_rx_ns = earlier;
+  EXPECT_EQ(Run(steady), XDP_DROP);
+  const uint64_t first = Session(kV4).last_rx_ns;
+  const uint64_t gap_us = (first - earlier) / 1000;
+  // 10 ms, plus however long this test took between the two clocks (generously).
+  EXPECT_GE(gap_us, 10'000u);
+  EXPECT_LT(gap_us, 10'000u + 1'000'000u);
+  const unsigned bucket = strobe_interval_bucket(gap_us);
+  EXPECT_GE(bucket, strobe_interval_bucket(10'000));
+  EXPECT_LE(bucket, strobe_interval_bucket(10'000 + 1'000'000));
+  EXPECT_LE(strobe_interval_bucket_lower_us(bucket), gap_us);
+  EXPECT_GT(strobe_interval_bucket_lower_us(bucket + 1), gap_us);
+  std::vector<uint64_t> got = Intervals();
+  EXPECT_EQ(Buckets(got), (std::map<unsigned, uint64_t>{{bucket, 1}}));
+  EXPECT_EQ(got[STROBE_XDP_INTERVAL_MAX], gap_us);
+  EXPECT_EQ(Session(kV4).rx_absorbed, 1u);
+
+  // The next packet: a second gap, measured from the first packet; the maximum stays.
+  EXPECT_EQ(Run(steady), XDP_DROP);
+  const uint64_t short_gap_us = (Session(kV4).last_rx_ns - first) / 1000;
+  EXPECT_LT(short_gap_us, gap_us);
+  std::map<unsigned, uint64_t> expected{{bucket, 1}};
+  ++expected[strobe_interval_bucket(short_gap_us)];
+  got = Intervals();
+  EXPECT_EQ(Buckets(got), expected);
+  EXPECT_EQ(got[STROBE_XDP_INTERVAL_MAX], gap_us);
+
+  // A longer gap (300 ms), on another session: it raises the maximum.
+  const uint64_t long_ago = static_cast<uint64_t>(MonotonicNs() - 300 * kMs);
+  Session(kV6).last_rx_ns = long_ago;
+  EXPECT_EQ(Run(Single6(Steady(kV6)).Build()), XDP_DROP);
+  const uint64_t long_gap_us = (Session(kV6).last_rx_ns - long_ago) / 1000;
+  EXPECT_GE(long_gap_us, 300'000u);
+  EXPECT_LT(long_gap_us, 300'000u + 1'000'000u);
+  ++expected[strobe_interval_bucket(long_gap_us)];
+  got = Intervals();
+  EXPECT_EQ(Buckets(got), expected);
+  EXPECT_EQ(got[STROBE_XDP_INTERVAL_MAX], long_gap_us);
+}
+
+// Without a previous packet (last_rx_ns 0: the entry was just published) there is no gap.
+TEST_F(XdpTest, NoGapWithoutAPreviousPacket) {
+  const std::vector<uint8_t> steady = Single4(Steady(kV4)).Build();
+  ASSERT_EQ(Session(kV4).last_rx_ns, 0u);
+  EXPECT_EQ(Run(steady), XDP_DROP);
+  EXPECT_EQ(Session(kV4).rx_absorbed, 1u);
+  const uint64_t first = Session(kV4).last_rx_ns;
+  EXPECT_NE(first, 0u);
+  std::vector<uint64_t> got = Intervals();
+  EXPECT_EQ(Buckets(got), (std::map<unsigned, uint64_t>{}));
+  EXPECT_EQ(got[STROBE_XDP_INTERVAL_MAX], 0u);
+  // The packet it stamped is the next one's previous.
+  EXPECT_EQ(Run(steady), XDP_DROP);
+  const uint64_t gap_us = (Session(kV4).last_rx_ns - first) / 1000;
+  got = Intervals();
+  EXPECT_EQ(Buckets(got), (std::map<unsigned, uint64_t>{{strobe_interval_bucket(gap_us), 1}}));
+  EXPECT_EQ(got[STROBE_XDP_INTERVAL_MAX], gap_us);
+}
+
+// A previous stamp later than the packet (another CPU's, or the worker's) counts no gap.
+TEST_F(XdpTest, NoGapFromALaterStamp) {
+  const uint64_t later = static_cast<uint64_t>(MonotonicNs() + 1000 * kMs);
+  Session(kV4).last_rx_ns = later;
+  EXPECT_EQ(Run(Single4(Steady(kV4)).Build()), XDP_DROP);
+  EXPECT_EQ(Session(kV4).rx_absorbed, 1u);
+  EXPECT_LT(Session(kV4).last_rx_ns, later);
+  const std::vector<uint64_t> got = Intervals();
+  EXPECT_EQ(Buckets(got), (std::map<unsigned, uint64_t>{}));
+  EXPECT_EQ(got[STROBE_XDP_INTERVAL_MAX], 0u);
+}
+
+// A steady state that is not Up (the expectation's state field) is absorbed, but its gaps are not
+// the peer's Up timers: not counted.
+TEST_F(XdpTest, NoGapUnlessTheExpectationIsUp) {
+  for (int state : {STROBE_BFD_STATE_ADMIN_DOWN, STROBE_BFD_STATE_DOWN, STROBE_BFD_STATE_INIT,
+                    STROBE_BFD_STATE_UP}) {
+    SCOPED_TRACE(state);
+    const Bfd bfd = With(Steady(kV4), [state](Bfd& b) {
+      b.state = static_cast<uint8_t>(state);
+      if (state != STROBE_BFD_STATE_UP) b.diag = 1;
+    });
+    const std::vector<uint8_t> expect = bfd.Bytes();
+    std::memcpy(Session(kV4).expect, expect.data(), sizeof(Session(kV4).expect));
+    const uint64_t earlier = static_cast<uint64_t>(MonotonicNs() - 10 * kMs);
+    Session(kV4).last_rx_ns = earlier;
+    const uint64_t absorbed = Session(kV4).rx_absorbed;
+    const std::vector<uint64_t> before = Intervals();
+    EXPECT_EQ(Run(Single4(bfd).Build()), XDP_DROP);
+    EXPECT_EQ(Session(kV4).rx_absorbed, absorbed + 1);
+    EXPECT_GT(Session(kV4).last_rx_ns, earlier);
+    const std::vector<uint64_t> after = Intervals();
+    if (state == STROBE_BFD_STATE_UP) {
+      const uint64_t gap_us = (Session(kV4).last_rx_ns - earlier) / 1000;
+      EXPECT_EQ(Buckets(after, before),
+                (std::map<unsigned, uint64_t>{{strobe_interval_bucket(gap_us), 1}}));
+      EXPECT_EQ(after[STROBE_XDP_INTERVAL_MAX], gap_us);
+    } else {
+      EXPECT_EQ(Buckets(after, before), (std::map<unsigned, uint64_t>{}));
+      EXPECT_EQ(after[STROBE_XDP_INTERVAL_MAX], 0u);
+    }
+  }
+}
+
+// Only absorbed packets count gaps: interesting ones (the FSM measures those) and invalid ones
+// neither count nor move last_rx_ns.
+TEST_F(XdpTest, NoGapForInterestingOrDroppedPackets) {
+  const uint64_t earlier = static_cast<uint64_t>(MonotonicNs() - 10 * kMs);
+  Session(kV4).last_rx_ns = earlier;
+  Session(kNotSteady).last_rx_ns = earlier;
+  const Bfd steady4 = Steady(kV4);
+  const std::vector<uint64_t> counters_before = Counters();
+  // Interesting: Poll, Final, a changed interval, an entry without an expectation.
+  EXPECT_EQ(Run(Single4(With(steady4, [](Bfd& b) { b.flags = STROBE_BFD_FLAG_POLL; })).Build()),
+            XDP_DROP);
+  EXPECT_EQ(Run(Single4(With(steady4, [](Bfd& b) { b.flags = STROBE_BFD_FLAG_FINAL; })).Build()),
+            XDP_DROP);
+  EXPECT_EQ(Run(Single4(With(steady4, [](Bfd& b) { b.desired_min_tx = 1'000'000; })).Build()),
+            XDP_DROP);
+  EXPECT_EQ(Run(Single4(Steady(kNotSteady), kNotSteadyPeer4).Build()), XDP_DROP);
+  EXPECT_EQ(Drain().size(), 4u);
+  // Invalid, charged to the session: bad TTL, bad version, wrong source.
+  EXPECT_EQ(Run(With(Single4(steady4), [](Packet& p) { p.ttl = 254; }).Build()), XDP_DROP);
+  EXPECT_EQ(Run(Single4(With(steady4, [](Bfd& b) { b.version = 0; })).Build()), XDP_DROP);
+  EXPECT_EQ(Run(Single4(steady4, V4("192.0.2.9")).Build()), XDP_DROP);
+  const std::vector<uint64_t> counters_after = Counters();
+  EXPECT_EQ(counters_after[STROBE_XDP_TO_USER] - counters_before[STROBE_XDP_TO_USER], 4u);
+  EXPECT_EQ(counters_after[STROBE_XDP_ABSORBED] - counters_before[STROBE_XDP_ABSORBED], 0u);
+  EXPECT_EQ(Session(kV4).rx_interesting, 3u);
+  EXPECT_EQ(Session(kV4).rx_dropped, 3u);
+  EXPECT_EQ(Session(kV4).last_rx_ns, earlier);
+  EXPECT_EQ(Session(kNotSteady).last_rx_ns, earlier);
+  const std::vector<uint64_t> got = Intervals();
+  EXPECT_EQ(Buckets(got), (std::map<unsigned, uint64_t>{}));
+  EXPECT_EQ(got[STROBE_XDP_INTERVAL_MAX], 0u);
+}
+
+TEST_F(XdpTest, RepeatedRunsCountEveryGap) {
+  const uint64_t earlier = static_cast<uint64_t>(MonotonicNs() - 10 * kMs);
+  Session(kV4).last_rx_ns = earlier;
+  EXPECT_EQ(Run(Single4(Steady(kV4)).Build(), 0, 1000), XDP_DROP);
+  EXPECT_EQ(Session(kV4).rx_absorbed, 1000u);
+  const std::vector<uint64_t> got = Intervals();
+  uint64_t total = 0;
+  for (const auto& [bucket, n] : Buckets(got)) total += n;
+  EXPECT_EQ(total, 1000u);  // the first from 10 ms ago, then one per run
+  // The largest is the first.
+  EXPECT_GE(got[STROBE_XDP_INTERVAL_MAX], 10'000u);
+  EXPECT_LT(got[STROBE_XDP_INTERVAL_MAX], 10'000u + 1'000'000u);
+  EXPECT_EQ(got[strobe_interval_bucket(got[STROBE_XDP_INTERVAL_MAX])], 1u);
+}
+
+// Each CPU counts into its own copy: user space sums the buckets and takes the largest maximum.
+TEST_F(XdpTest, GapsAreCountedPerCpu) {
+  cpu_set_t allowed;
+  ASSERT_EQ(sched_getaffinity(0, sizeof(allowed), &allowed), 0);
+  std::vector<int> cpus;
+  for (int cpu = 0; cpu < CPU_SETSIZE && cpus.size() < 2; ++cpu) {
+    if (CPU_ISSET(cpu, &allowed)) cpus.push_back(cpu);
+  }
+  ASSERT_FALSE(cpus.empty());
+  const size_t possible = static_cast<size_t>(libbpf_num_possible_cpus());
+  std::map<unsigned, uint64_t> expected;
+  uint64_t expected_max = 0;
+  for (size_t k = 0; k < cpus.size(); ++k) {
+    SCOPED_TRACE(cpus[k]);
+    cpu_set_t one;
+    CPU_ZERO(&one);
+    CPU_SET(cpus[k], &one);
+    ASSERT_EQ(sched_setaffinity(0, sizeof(one), &one), 0) << strerror(errno);
+    const std::vector<uint64_t> before = IntervalsPerCpu();
+    // A different gap on each CPU: 10 ms, 20 ms.
+    const uint64_t earlier =
+        static_cast<uint64_t>(MonotonicNs() - 10 * kMs * static_cast<int64_t>(k + 1));
+    Session(kV4).last_rx_ns = earlier;
+    EXPECT_EQ(Run(Single4(Steady(kV4)).Build()), XDP_DROP);
+    const uint64_t gap_us = (Session(kV4).last_rx_ns - earlier) / 1000;
+    const unsigned bucket = strobe_interval_bucket(gap_us);
+    const std::vector<uint64_t> after = IntervalsPerCpu();
+    // Only this CPU's copy moved.
+    for (size_t cpu = 0; cpu < possible; ++cpu) {
+      SCOPED_TRACE(cpu);
+      const bool here = static_cast<int>(cpu) == cpus[k];
+      EXPECT_EQ(after[bucket * possible + cpu] - before[bucket * possible + cpu], here ? 1u : 0u);
+      EXPECT_EQ(after[STROBE_XDP_INTERVAL_MAX * possible + cpu],
+                here ? gap_us : before[STROBE_XDP_INTERVAL_MAX * possible + cpu]);
+    }
+    ++expected[bucket];
+    expected_max = std::max(expected_max, gap_us);
+  }
+  ASSERT_EQ(sched_setaffinity(0, sizeof(allowed), &allowed), 0);
+  const std::vector<uint64_t> got = Intervals();
+  EXPECT_EQ(Buckets(got), expected);
+  EXPECT_EQ(got[STROBE_XDP_INTERVAL_MAX], expected_max);
+}
+
+// The dataplane reads rx_intervals with one batch lookup: the same values as one lookup per
+// entry, in the same layout.
+TEST_F(XdpTest, BatchLookupOfIntervalsMatchesOneByOne) {
+  const uint64_t earlier = static_cast<uint64_t>(MonotonicNs() - 10 * kMs);
+  Session(kV4).last_rx_ns = earlier;
+  EXPECT_EQ(Run(Single4(Steady(kV4)).Build(), 0, 10), XDP_DROP);
+  const std::vector<uint64_t> batch = IntervalsPerCpu();
+  EXPECT_EQ(batch, IntervalsPerCpuOneByOne());
+  uint64_t total = 0;
+  for (size_t i = 0; i < STROBE_INTERVAL_BUCKETS * static_cast<size_t>(libbpf_num_possible_cpus());
+       ++i) {
+    total += batch[i];
+  }
+  EXPECT_EQ(total, 10u);
 }
 
 TEST_F(XdpTest, FullRingDropsAndCounts) {

@@ -1,0 +1,201 @@
+#!/usr/bin/env python3
+"""strobe-loadgen holds 1,000 emulated BFD peers against a device under test (DUT) and measures
+it; its numbers are checked against the DUT's own.
+
+    loadgen_test.py frr     1,000 sessions at 300 ms x 3 against FRR bfdd (loadgen on the
+                            socket backend); 10 silenced: FRR's detection, as the loadgen
+                            measured it, must match FRR's configured detection time, and FRR's
+                            session-down counters must name exactly the silenced peers.
+    loadgen_test.py strobe  1,000 sessions at 10 ms x 3 against strobe-dataplane (both on the
+                            xdp backend, each on its own core); 10 silenced: each measured
+                            detection must match the DUT's own detection latency for that peer.
+
+Both check: every session Up, zero flaps on either side, the DUT's transmit intervals within
+RFC 5880's jitter band, and that scripts/plot-report draws the report.
+
+Topology: namespaces `gen` (strobe-loadgen) and `dut`, one veth. The emulated peers' sources come
+from 198.19.240.0/22, which the loadgen adds to its end and the DUT reaches on-link.
+"""
+
+import ipaddress
+import json
+import os
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import lab  # noqa: E402
+from strobe import ROOT, Strobe, check, frr_counters, frr_peers  # noqa: E402
+
+LOADGEN = os.environ.get("STROBE_LOADGEN", str(ROOT / "build/dataplane/strobe-loadgen"))
+PLOT = ROOT / "scripts/plot-report"
+SESSIONS = 1000
+SILENCED = 10
+SOURCES = "198.19.240.0/22"
+
+
+def run_loadgen(L: lab.Lab, ns: str, ifname: str, dut: str, report: Path, *, backend: str,
+                interval_us: int, hold_s: float, core: int) -> dict:
+    argv = [LOADGEN, "--backend", backend, "--interface", ifname, "--dut", dut,
+            "--sources", SOURCES, "--sessions", str(SESSIONS),
+            "--tx-us", str(interval_us), "--rx-us", str(interval_us), "--detect-mult", "3",
+            "--ramp-per-s", "5000", "--hold-s", str(hold_s), "--silence", str(SILENCED),
+            "--silence-at-s", "1", "--workers", str(core), "--report", str(report),
+            "--progress", "never"]
+    log = L.run_dir / "loadgen.log"
+    proc = L.spawn(ns, argv, log, desc="strobe-loadgen")
+    try:
+        code = proc.wait(timeout=hold_s + 120)
+    except Exception:
+        L.stop(proc)
+        raise
+    print(log.read_text().strip())
+    check(code == 0, f"strobe-loadgen exited with {code}")
+    # The addresses it added are gone again.
+    left = L.exec(ns, ["ip", "-j", "addr", "show", "dev", ifname]).stdout
+    net = ipaddress.ip_network(SOURCES)
+    ours = [a["local"] for i in json.loads(left) for a in i["addr_info"]
+            if ipaddress.ip_address(a["local"]) in net]
+    check(not ours, f"source addresses left behind: {ours[:5]}")
+    return json.loads(report.read_text())
+
+
+def check_common(r: dict, interval_us: int) -> None:
+    print(f"report: up_at_end {r['up_at_end']}/{r['sessions']}, all up after "
+          f"{r['time_to_all_up_s']} s, flaps {r['flaps']} {r['flaps_by_cause']}, "
+          f"DUT intervals {({k: v for k, v in r['dut_interval_us'].items() if k != 'buckets'})}, "
+          f"detection {({k: v for k, v in r['detection_ms'].items() if k != 'samples'})}")
+    check(r["sessions"] == SESSIONS and r["registered"] == SESSIONS, "sessions registered")
+    check(r["time_to_all_up_s"] is not None, "the sessions were never all Up at once")
+    check(r["up_at_end"] == SESSIONS, f"only {r['up_at_end']} sessions Up at the end")
+    check(r["flaps"] == 0, f"flaps: {r['flaps_by_cause']}")
+    check(not r["interrupted"], "interrupted")
+    iv = r["dut_interval_us"]
+    # RFC 5880 section 6.8.7: each interval is 75-100 % of the negotiated one. Allow the DUT's
+    # timer some lateness at p99, none of it for the median.
+    check(0.75 * interval_us <= iv["p50"] <= interval_us,
+          f"DUT's median interval {iv['p50']} us outside 75-100 % of {interval_us}")
+    check(iv["p99"] <= 1.1 * interval_us, f"DUT's p99 interval {iv['p99']} us")
+    hold = next(p for p in r["phases"] if p["name"] == "hold")
+    want = 0.5 * (SESSIONS - SILENCED) * (r["hold_s"] / 2) * 1e6 / interval_us
+    check(iv["count"] >= want, f"only {iv['count']} intervals measured (hold from "
+          f"{hold['start_s']} s)")
+    d = r["detection_ms"]
+    check(d["count"] == SILENCED and d["missed"] == 0 and d["wrong_diag"] == 0,
+          f"detections: {d}")
+    # The timeline ends with everything Up and never had more Up than sessions.
+    check(r["timeline"][-1]["up"] == SESSIONS, "timeline does not end all Up")
+    check(all(0 <= p["up"] <= p["registered"] <= SESSIONS for p in r["timeline"]),
+          "timeline inconsistent")
+
+
+def plot(L: lab.Lab, report: Path) -> None:
+    cp = lab.run([sys.executable, str(PLOT), str(report), "-o", str(L.run_dir / "report.svg")],
+                 check=False)
+    check(cp.returncode == 0, f"plot-report failed: {cp.stderr}")
+    check((L.run_dir / "report.svg").stat().st_size > 5000, "plot-report wrote a tiny SVG")
+
+
+def topology(L: lab.Lab):
+    gen, dut = L.ns("gen"), L.ns("dut")
+    link = L.link(gen, dut, v6=False)
+    # The DUT reaches every emulated peer on-link, as neighbours on one segment.
+    L.exec(dut, ["ip", "route", "add", SOURCES, "dev", link.if_b])
+    return gen, dut, link
+
+
+def test_frr() -> None:
+    with lab.Lab() as L:
+        gen, dut, link = topology(L)
+        sources = [str(h) for h in ipaddress.ip_network(SOURCES).hosts()][:SESSIONS]
+        conf = ["bfd"]
+        for s in sources:
+            conf += [f" peer {s} local-address {link.v4_b} interface {link.if_b}", " !"]
+        L.start_frr(dut, "\n".join(conf) + "\n")
+        check(len(frr_peers(L, dut)) == SESSIONS, "FRR did not take every peer")
+
+        report_path = L.run_dir / "frr.json"
+        r = run_loadgen(L, gen, link.if_a, link.v4_b, report_path, backend="socket",
+                        interval_us=300_000, hold_s=8, core=1)
+        check_common(r, 300_000)
+
+        # FRR's own view. The loadgen ended with AdminDown on every session: wait for FRR to
+        # have taken them all down, then every peer was Down once more than it was silenced.
+        lab.wait_until(lambda: all(p["status"] == "down" for p in frr_peers(L, dut).values()),
+                       15, what="FRR to see every session AdminDown")
+        counters = frr_counters(L, dut)
+        peers = frr_peers(L, dut)
+        silenced = set(r["detection_ms"]["sessions"])
+        wrong = [(s, c["session-down"], c["session-up"]) for s, c in counters.items()
+                 if c["session-down"] != (2 if s in silenced else 1)
+                 or c["session-up"] != (2 if s in silenced else 1)]
+        check(not wrong, f"FRR's counters disagree with the silenced set {sorted(silenced)}: "
+                         f"{wrong[:10]}")
+        # FRR's detection time for each silenced peer (RFC 5880 section 6.8.4): the remote's
+        # (our) detect multiplier times the slower of FRR's receive interval and our transmit
+        # interval. FRR's JSON keeps the first two; the remote's transmit interval it shows
+        # is reset to 1 s once the session is Down, so ours comes from the report.
+        for source, ms in zip(r["detection_ms"]["sessions"], r["detection_ms"]["samples"]):
+            p = peers[source]
+            expected = p["remote-detect-multiplier"] * max(p["receive-interval"],
+                                                           r["tx_us"] // 1000)
+            check(expected - 1 <= ms <= expected + 60,
+                  f"{source}: measured {ms} ms, FRR's detection time is {expected} ms")
+        print(f"PASS: FRR's counters name exactly the {SILENCED} silenced peers; measured "
+              f"detection {r['detection_ms']['p50']}-{r['detection_ms']['max']} ms against "
+              f"FRR's {expected} ms")
+        plot(L, report_path)
+
+
+def test_strobe() -> None:
+    with lab.Lab() as L:
+        gen, dut, link = topology(L)
+        sources = [str(h) for h in ipaddress.ip_network(SOURCES).hosts()][:SESSIONS]
+        profiles = [{"name": "fast", "desired_min_tx_us": 10_000, "required_min_rx_us": 10_000,
+                     "detect_mult": 3}]
+        sessions = [{"peer": s, "local": link.v4_b, "interface": link.if_b, "profile": "fast"}
+                    for s in sources]
+        strobe = Strobe(L, dut, profiles, sessions, workers=[0], name="dut",
+                        dataplane={"backend": "xdp"})
+
+        report_path = L.run_dir / "strobe.json"
+        r = run_loadgen(L, gen, link.if_a, link.v4_b, report_path, backend="xdp",
+                        interval_us=10_000, hold_s=6, core=1)
+        check_common(r, 10_000)
+        check(r.get("xdp", {}).get("absorbed", 0) > 0, "the loadgen's XDP program absorbed nothing")
+
+        # The DUT's own record: the silenced sessions' detection latencies (from their last
+        # packet to the detection timer), each a bit less than the loadgen's measurement (which
+        # adds the DUT's Down packet's way back), and no other session ever detected anything.
+        dut_sessions = {s["peer"]: s for s in strobe.sessions()}
+        silenced = r["detection_ms"]["sessions"]
+        for source, ms in zip(silenced, r["detection_ms"]["samples"]):
+            s = dut_sessions[source]
+            own = s["last_detection_latency_us"] / 1000
+            check(30 <= own <= 32, f"{source}: the DUT detected after {own} ms, not 30 ms")
+            check(own <= ms <= own + 3,
+                  f"{source}: measured {ms} ms, the DUT's own detection latency is {own} ms")
+        others = [p for p, s in dut_sessions.items()
+                  if p not in silenced and s["last_detection_latency_us"] != 0]
+        check(not others, f"sessions the DUT declared Down by detection: {others[:5]}")
+        print(f"PASS: {SESSIONS} sessions at 10 ms against Strobe; measured detection "
+              f"{r['detection_ms']['p50']}-{r['detection_ms']['max']} ms agrees with the "
+              "DUT's own latencies")
+        plot(L, report_path)
+
+
+def main() -> int:
+    lab.require_root_tools(bird=False, tshark=False)
+    which = sys.argv[1] if len(sys.argv) > 1 else ""
+    if which == "frr":
+        test_frr()
+    elif which == "strobe":
+        test_strobe()
+    else:
+        print("usage: loadgen_test.py frr|strobe", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
