@@ -17,6 +17,28 @@
 #include "src/common/version.h"
 
 namespace strobe::dataplane {
+namespace {
+
+std::vector<SessionSpec> ConfiguredSessions(const config::Config& config) {
+  std::vector<SessionSpec> specs;
+  for (const config::BfdSessionConfig& c : config.sessions) {
+    const config::BfdProfile& profile = config.ProfileFor(c);
+    SessionSpec spec;
+    spec.key = ipc::SessionKey{c.peer, c.local, c.multihop ? "" : c.interface, c.multihop};
+    spec.profile_name = profile.name;
+    spec.params.desired_min_tx_us = profile.desired_min_tx_us;
+    spec.params.required_min_rx_us = profile.required_min_rx_us;
+    spec.params.detect_mult = profile.detect_mult;
+    spec.params.passive = profile.passive;
+    spec.params.admin_down = c.admin_down;
+    spec.params.auth = profile.auth;
+    spec.configured = true;
+    specs.push_back(std::move(spec));
+  }
+  return specs;
+}
+
+}  // namespace
 
 absl::StatusOr<std::unique_ptr<Dataplane>> Dataplane::Create(const config::Config& config) {
   if (config.dataplane.backend != "socket" && config.dataplane.backend != "xdp") {
@@ -62,22 +84,12 @@ absl::StatusOr<std::unique_ptr<Dataplane>> Dataplane::Create(const config::Confi
   }
 
   // Each session lives on the worker its key hashes to, as the control plane will compute too.
-  for (const config::BfdSessionConfig& c : config.sessions) {
-    const config::BfdProfile& profile = config.ProfileFor(c);
-    SessionSpec spec;
-    spec.key = ipc::SessionKey{c.peer, c.local, c.multihop ? "" : c.interface, c.multihop};
-    spec.profile_name = profile.name;
-    spec.params.desired_min_tx_us = profile.desired_min_tx_us;
-    spec.params.required_min_rx_us = profile.required_min_rx_us;
-    spec.params.detect_mult = profile.detect_mult;
-    spec.params.passive = profile.passive;
-    spec.params.admin_down = c.admin_down;
-    spec.params.auth = profile.auth;
-    spec.configured = true;
+  for (const SessionSpec& spec : ConfiguredSessions(config)) {
     absl::StatusOr<uint32_t> id =
         dp->workers_[ipc::OwnerWorker(spec.key, worker_count)]->CreateSession(spec);
     if (!id.ok()) return id.status();
   }
+  dp->config_ = config;
 
   // The socket backend receives on worker 0 and hands packets to their owners.
   for (const auto& [family, port] : {std::pair{AF_INET, STROBE_BFD_PORT_SINGLE_HOP},
@@ -261,6 +273,15 @@ absl::StatusOr<nlohmann::json> Dataplane::HandleCommand(const std::string& comma
     total["workers"] = workers;
     return total;
   }
+  if (command == "config reload") {
+    absl::StatusOr<config::Config> config = config::LoadConfigFile(config_.path);
+    if (!config.ok()) {
+      STROBE_LOG(kWarning, "configuration reload refused, nothing changed: %s",
+                 std::string(config.status().message()));
+      return config.status();
+    }
+    return Reload(*config);
+  }
   if (command == "show version") {
     nlohmann::json cores = nlohmann::json::array();
     for (const auto& w : workers_) cores.push_back(w->core());
@@ -308,6 +329,68 @@ absl::StatusOr<int64_t> Dataplane::SetTxSilenced(const ipc::SessionKey& key, boo
   Worker& w = *workers_[static_cast<size_t>(owner)];
   w.RunOnWorker([&] { result = w.SetTxSilenced(key, silenced); });
   return result;
+}
+
+nlohmann::json Dataplane::Reload(const config::Config& config) {
+  // What only a restart can change: listed, logged, and the rest applied.
+  nlohmann::json restart_required = nlohmann::json::array();
+  const config::DataplaneConfig& was = config_.dataplane;
+  const config::DataplaneConfig& now = config.dataplane;
+  if (now.backend != was.backend) restart_required.push_back("dataplane.backend");
+  if (now.workers != was.workers) restart_required.push_back("dataplane.workers");
+  if (now.realtime_priority != was.realtime_priority) {
+    restart_required.push_back("dataplane.realtime_priority");
+  }
+  if (now.control_socket != was.control_socket) {
+    restart_required.push_back("dataplane.control_socket");
+  }
+  if (now.metrics_address != was.metrics_address) {
+    restart_required.push_back("dataplane.metrics_address");
+  }
+  if (now.xdp.native != was.xdp.native || now.xdp.af_xdp_tx != was.xdp.af_xdp_tx ||
+      now.xdp.interfaces != was.xdp.interfaces) {
+    restart_required.push_back("dataplane.xdp");
+  }
+  if (xdp_ != nullptr) {
+    // The program stays on the interfaces it was attached to; a session elsewhere works through
+    // the kernel's sockets until a restart attaches it there too.
+    for (const config::BfdSessionConfig& c : config.sessions) {
+      const auto& attached = xdp_->interfaces();
+      if (!c.multihop &&
+          std::find(attached.begin(), attached.end(), c.interface) == attached.end()) {
+        restart_required.push_back(absl::StrCat("dataplane.xdp on ", c.interface));
+        break;
+      }
+    }
+  }
+  std::vector<std::vector<SessionSpec>> shares(workers_.size());
+  for (SessionSpec& spec : ConfiguredSessions(config)) {
+    shares[ipc::OwnerWorker(spec.key, static_cast<int>(workers_.size()))].push_back(
+        std::move(spec));
+  }
+  ReloadResult result;
+  for (size_t i = 0; i < workers_.size(); ++i) {
+    Worker& w = *workers_[i];
+    w.RunOnWorker([&] { w.ReconcileConfigured(shares[i], &result); });
+  }
+  const std::string path = config_.path;
+  config_ = config;
+  config_.path = path.empty() ? config.path : path;
+  STROBE_LOG(
+      kInfo,
+      "configuration reloaded from %s: %zu sessions added, %zu changed, %zu removed, %zu "
+      "unchanged%s",
+      config_.path, result.added.size(), result.changed.size(), result.removed.size(),
+      result.unchanged,
+      restart_required.empty() ? "" : absl::StrCat("; needs a restart: ", restart_required.dump()));
+  for (const std::string& e : result.errors) STROBE_LOG(kWarning, "reload: %s", e);
+  return {{"config", config_.path},
+          {"sessions_added", result.added},
+          {"sessions_changed", result.changed},
+          {"sessions_removed", result.removed},
+          {"sessions_unchanged", result.unchanged},
+          {"errors", result.errors},
+          {"restart_required", restart_required}};
 }
 
 }  // namespace strobe::dataplane

@@ -29,7 +29,8 @@ class Dataplane {
   absl::Status Start();
   void Stop();
 
-  // Control-socket commands: "show bfd sessions", "show bfd counters", "set bfd session".
+  // Control-socket commands: "show bfd sessions", "show bfd counters", "set bfd session",
+  // "config reload".
   absl::StatusOr<nlohmann::json> HandleCommand(const std::string& command,
                                                const nlohmann::json& args);
 
@@ -44,6 +45,12 @@ class Dataplane {
   // the XDP program: how regular the peers' timers are.
   metrics::IntervalHistogram RxIntervals();
   void ResetRxIntervals();
+
+  // Applies a new configuration file's difference (SIGHUP, `strobectl config reload`): sessions
+  // added, changed (timers through a Poll Sequence) and removed; unchanged sessions are not
+  // touched. What needs a restart (backend, workers, sockets, XDP attachment) is listed under
+  // "restart_required" and left as it is. Returns the reply of "config reload".
+  nlohmann::json Reload(const config::Config& config);
   // Stops or resumes transmission on one session without telling the peer (Worker::
   // SetTxSilenced). Returns when the session last transmitted.
   absl::StatusOr<int64_t> SetTxSilenced(const ipc::SessionKey& key, bool silenced);
@@ -61,6 +68,7 @@ class Dataplane {
   int events_doorbell_fd_ = -1;
   std::vector<std::unique_ptr<Worker>> workers_;
   std::string backend_;
+  config::Config config_;  // what is applied (Reload compares against it)
   int64_t started_ns_ = 0;
 };
 

@@ -27,8 +27,10 @@ constexpr int kExitRuntimeError = 1;
 constexpr int kExitConfigError = 2;
 
 std::atomic<bool> g_stop{false};
+std::atomic<bool> g_reload{false};
 
 void OnSignal(int) { g_stop.store(true, std::memory_order_release); }
+void OnHangup(int) { g_reload.store(true, std::memory_order_release); }
 
 }  // namespace
 
@@ -38,6 +40,9 @@ int main(int argc, char** argv) {
       "Runs the BFD sessions of FILE's [[bfd.session]] tables (RFC 5880, 5881, 5883) on the\n"
       "backend named by [dataplane] backend, one worker thread pinned to each core in\n"
       "[dataplane] workers, and serves strobectl on [dataplane] control_socket.\n\n"
+      "SIGHUP (or `strobectl config reload`) re-reads FILE and applies only the difference:\n"
+      "sessions added, changed (new timers through a Poll Sequence) or removed; the others\n"
+      "are not touched. A file with an error is refused whole and nothing changes.\n\n"
       "Exit status: 0 after SIGTERM/SIGINT (sessions are sent AdminDown first), 1 on a runtime\n"
       "error (a socket, a core), 2 when the configuration is refused (the message names\n"
       "file:line). See docs/config.md.");
@@ -66,6 +71,8 @@ int main(int argc, char** argv) {
   sa.sa_handler = OnSignal;
   sigaction(SIGTERM, &sa, nullptr);
   sigaction(SIGINT, &sa, nullptr);
+  sa.sa_handler = OnHangup;
+  sigaction(SIGHUP, &sa, nullptr);
   signal(SIGPIPE, SIG_IGN);
   strobe::RaiseFileLimit();  // a socket per session
 
@@ -121,6 +128,10 @@ int main(int argc, char** argv) {
       g_stop,
       [&] {
         (*dataplane)->Tick();
+        // SIGHUP: the same as `strobectl config reload` (it logs what it did, or why not).
+        if (g_reload.exchange(false)) {
+          (void)(*dataplane)->HandleCommand("config reload", nlohmann::json::object());
+        }
         metrics.Process(render_metrics);  // drops idle connections
       });
   STROBE_LOG(kInfo, "strobe-dataplane: stopping, sending AdminDown to every peer");

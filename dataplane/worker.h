@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
 #include "absl/status/statusor.h"
 #include "dataplane/af_xdp_tx.h"
 #include "dataplane/neighbor_watch.h"
@@ -91,6 +92,16 @@ struct WorkerCounters {
   metrics::IntervalHistogram rx_interval;
 };
 
+// What a configuration reload did (Worker::ReconcileConfigured); sessions as
+// {peer, local, interface, multihop}.
+struct ReloadResult {
+  std::vector<nlohmann::json> added;
+  std::vector<nlohmann::json> changed;
+  std::vector<nlohmann::json> removed;
+  size_t unchanged = 0;
+  std::vector<std::string> errors;
+};
+
 class Worker {
  public:
   // realtime_priority > 0 runs the thread SCHED_FIFO at that priority (1-99).
@@ -138,6 +149,10 @@ class Worker {
   // the peer anything, as a dead peer would: the load generator measures the peer's detection
   // time this way. Returns when the session last transmitted (0: never), or NotFound.
   absl::StatusOr<int64_t> SetTxSilenced(const ipc::SessionKey& key, bool silenced);
+  // On the worker thread: makes this worker's configured sessions those of `wanted` (its share
+  // of a reloaded file). Unchanged sessions are not touched; changed timers go through a Poll
+  // Sequence; removed sessions are sent AdminDown first. Sessions a client created stay.
+  void ReconcileConfigured(const std::vector<SessionSpec>& wanted, ReloadResult* result);
   // On the worker thread: adds this worker's received-interval histogram to `into`.
   void AddRxIntervals(metrics::IntervalHistogram* into) const {
     into->Merge(counters_.rx_interval);

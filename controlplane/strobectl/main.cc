@@ -63,6 +63,10 @@ const char kUsage[] =
     "Appliance commands:\n"
     "  config check FILE            parse FILE as both daemons do: a summary, or FILE:LINE and\n"
     "                               the error (exit status 2)\n"
+    "  config reload                both daemons re-read their file (as on SIGHUP) and apply\n"
+    "                               only the difference; unchanged sessions and neighbors are\n"
+    "                               not touched. A file with an error is refused whole (exit\n"
+    "                               status 2) and nothing changes\n"
     "  show version                 strobectl's version and both daemons' (version, pid, "
     "uptime)\n\n"
     "With --config the control socket is read from the file: [dataplane] control_socket for\n"
@@ -233,6 +237,14 @@ int main(int argc, char** argv) {
   if (is({"config", "check"})) {
     if (words.size() != 3) return Usage("usage: config check FILE");
     return strobe::ctl::ConfigCheck(words[2], FLAGS_json);
+  }
+  if (is({"config", "reload"}) && words.size() == 2) {
+    if (!FLAGS_socket.empty()) {
+      return strobe::ctl::ConfigReload(FLAGS_socket, "", FLAGS_json, FLAGS_timeout_ms);
+    }
+    const std::string dataplane = SocketFor(false), bgpd = SocketFor(true);
+    if (dataplane.empty() || bgpd.empty()) return kExitUsage;
+    return strobe::ctl::ConfigReload(dataplane, bgpd, FLAGS_json, FLAGS_timeout_ms);
   }
   if (is({"show", "version"}) && words.size() == 2) {
     if (!FLAGS_socket.empty()) {

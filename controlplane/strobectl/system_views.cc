@@ -6,7 +6,9 @@
 #include <thread>
 
 #include "absl/status/statusor.h"
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
 #include "controlplane/strobectl/table.h"
 #include "src/common/version.h"
 #include "src/config/config.h"
@@ -55,6 +57,60 @@ int ConfigCheck(const std::string& path, bool as_json) {
         c->fib.enabled ? "programmed" : "off");
   }
   return 0;
+}
+
+int ConfigReload(const std::string& dataplane_socket, const std::string& bgpd_socket, bool as_json,
+                 int timeout_ms) {
+  json out = json::object();
+  int answered = 0, refused = 0;
+  for (const auto& [key, socket] :
+       {std::pair<const char*, std::string>{"dataplane", dataplane_socket},
+        std::pair<const char*, std::string>{"bgpd", bgpd_socket}}) {
+    if (socket.empty()) continue;
+    absl::StatusOr<json> reply =
+        ipc::CallControl(socket, json{{"command", "config reload"}}, timeout_ms);
+    if (reply.ok()) {
+      out[key] = *reply;
+      ++answered;
+      continue;
+    }
+    out[key] = nullptr;
+    out[std::string(key) + "_error"] = std::string(reply.status().message());
+    // A daemon that is not running is reported; one that refused the file fails the command.
+    if (reply.status().code() == absl::StatusCode::kInvalidArgument) {
+      ++answered;
+      ++refused;
+    }
+  }
+  if (as_json) {
+    printf("%s\n", out.dump(2).c_str());
+  } else {
+    for (const char* key : {"dataplane", "bgpd"}) {
+      const std::string name = key == std::string("dataplane") ? "strobe-dataplane" : "strobe-bgpd";
+      if (!out.contains(key)) continue;
+      const json& v = out[key];
+      if (v.is_null()) {
+        printf("%-17s %s\n", name.c_str(),
+               out[std::string(key) + "_error"].get<std::string>().c_str());
+        continue;
+      }
+      // Each daemon names its own objects: sessions_* (dataplane), neighbors_* (bgpd).
+      const char* noun = v.contains("sessions_unchanged") ? "sessions" : "neighbors";
+      auto count = [&](const char* what) -> size_t {
+        const json& field = v[absl::StrCat(noun, "_", what)];
+        return field.is_array() ? field.size() : field.get<size_t>();
+      };
+      printf("%-17s reloaded %s: %s %zu added, %zu changed, %zu removed, %zu unchanged\n",
+             name.c_str(), v.value("config", "").c_str(), noun, count("added"), count("changed"),
+             count("removed"), count("unchanged"));
+      if (v.contains("restart_required") && !v["restart_required"].empty()) {
+        printf("%-17s not applied until a restart: %s\n", "",
+               absl::StrJoin(v["restart_required"].get<std::vector<std::string>>(), ", ").c_str());
+      }
+    }
+  }
+  if (refused > 0) return kExitConfig;
+  return answered > 0 ? 0 : kExitError;
 }
 
 int ShowVersion(const std::string& dataplane_socket, const std::string& bgpd_socket, bool as_json,

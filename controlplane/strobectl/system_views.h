@@ -12,6 +12,11 @@ namespace strobe::ctl {
 // Parses FILE like both daemons do: 0 and a summary when valid, 2 and FILE:LINE when not.
 int ConfigCheck(const std::string& path, bool json);
 // An empty socket is skipped (another was named with --socket).
+// `config reload`: asks each daemon whose socket is given to re-read its configuration file and
+// apply the difference. Exit status 0 when every daemon that answered applied it, 2 when one
+// refused the file (the error names FILE:LINE), 1 when none answered.
+int ConfigReload(const std::string& dataplane_socket, const std::string& bgpd_socket, bool json,
+                 int timeout_ms);
 int ShowVersion(const std::string& dataplane_socket, const std::string& bgpd_socket, bool json,
                 int timeout_ms);
 // Per worker: sessions, timers armed (wheel load), packets per ms, busy %, over `interval_ms`.

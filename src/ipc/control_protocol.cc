@@ -92,7 +92,12 @@ absl::StatusOr<nlohmann::json> CallControl(const std::string& socket_path,
     return absl::DataLossError("malformed reply from the daemon");
   }
   if (!reply.value("ok", false)) {
-    return absl::FailedPreconditionError(reply.value("error", std::string("unknown error")));
+    // The daemon's status code when it sent one (InvalidArgument: a refused configuration).
+    const int code = reply.value("code", static_cast<int>(absl::StatusCode::kFailedPrecondition));
+    const bool known = code > 0 && code <= static_cast<int>(absl::StatusCode::kUnauthenticated);
+    return absl::Status(
+        known ? static_cast<absl::StatusCode>(code) : absl::StatusCode::kFailedPrecondition,
+        reply.value("error", std::string("unknown error")));
   }
   return reply.contains("result") ? reply["result"] : nlohmann::json();
 }

@@ -114,7 +114,9 @@ bool ControlServer::ServeOne(int fd, const ControlHandler& handler) {
     if (result.ok()) {
       reply = {{"ok", true}, {"result", *result}};
     } else {
-      reply = {{"ok", false}, {"error", std::string(result.status().message())}};
+      reply = {{"ok", false},
+               {"error", std::string(result.status().message())},
+               {"code", static_cast<int>(result.status().code())}};
     }
   }
   absl::Status s = WriteAll(fd, reply.dump() + "\n");
