@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <optional>
 #include <random>
 
 #include "absl/container/flat_hash_set.h"
@@ -199,9 +200,25 @@ void Dataplane::Stop() {
 absl::StatusOr<nlohmann::json> Dataplane::HandleCommand(const std::string& command,
                                                         const nlohmann::json& args) {
   if (command == "show bfd sessions" || command == "show bfd session") {
-    // Filters: peer, local, interface, multihop (exact), state.
-    auto filter = [&args](const nlohmann::json& s) {
+    // Filters: peer (an address, or for "show bfd sessions" a prefix), local, interface,
+    // multihop (exact), state.
+    std::optional<config::IpPrefix> peer_prefix;
+    const std::string peer_arg = args.value("peer", std::string());
+    if (command == "show bfd sessions" && peer_arg.find('/') != std::string::npos) {
+      absl::StatusOr<config::IpPrefix> prefix = config::ParseIpPrefix(peer_arg);
+      if (!prefix.ok()) return prefix.status();
+      peer_prefix = *prefix;
+    }
+    auto filter = [&args, &peer_prefix](const nlohmann::json& s) {
       for (const char* key : {"peer", "local", "interface", "state"}) {
+        if (peer_prefix && key == std::string_view("peer")) {
+          absl::StatusOr<net::IpAddress> peer = net::IpAddress::Parse(s["peer"].get<std::string>());
+          if (!peer.ok() || peer->is_v4() != peer_prefix->address.is_v4() ||
+              !peer_prefix->Contains(*peer)) {
+            return false;
+          }
+          continue;
+        }
         if (args.contains(key) && args[key].is_string() && s[key] != args[key]) return false;
       }
       if (args.contains("multihop") && args["multihop"].is_boolean() &&

@@ -37,8 +37,8 @@ constexpr int kExitUsage = 2;
 const char kUsage[] =
     "strobectl [--config FILE | --socket PATH] [--json] COMMAND\n\n"
     "BFD commands (strobe-dataplane):\n"
-    "  show bfd sessions [state STATE] [interface IF] [peer ADDR]\n"
-    "                               every BFD session, one line each\n"
+    "  show bfd sessions [state STATE] [interface IF] [peer ADDR|PREFIX]\n"
+    "                               every BFD session, one line each; the filters combine\n"
     "  show bfd session PEER [local ADDR] [interface IF] [multihop]\n"
     "                               one session (or all to PEER) in detail\n"
     "  show bfd counters            packets, errors and drops by reason, per worker\n"
