@@ -108,6 +108,7 @@ absl::StatusOr<json> Speaker::HandleCommand(const std::string& command, const js
     }
     return json{{"neighbors_cleared", cleared}};
   }
+  if (command == "config reload") return ReloadFile("control command");
   return absl::InvalidArgumentError(absl::StrCat("unknown command \"", command, "\""));
 }
 

@@ -1,13 +1,18 @@
 // strobe-bgpd: the BGP speaker of the appliance. Reads [bgp] (and [controlplane], [dataplane],
 // [[bfd.profile]], [[policy]]) from the TOML file, peers with its neighbors, selects best paths
-// and ECMP sets, and serves `strobectl show bgp ...` on [controlplane] control_socket.
+// and ECMP sets, and serves `strobectl show bgp ...` on [controlplane] control_socket. SIGHUP (or
+// `strobectl config reload`) applies the file's differences without touching the rest.
 
 #include <gflags/gflags.h>
 #include <signal.h>
 #include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
 
 #include <atomic>
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <memory>
 #include <string>
 
@@ -42,8 +47,15 @@ constexpr int64_t kShutdownFlushNs = 2 * strobe::kNsPerSec;
 std::atomic<bool> g_stop{false};
 std::atomic<bool> g_keep_fib{false};
 strobe::bgpd::EventLoop* g_loop = nullptr;
+int g_reload_fd = -1;  // an eventfd: SIGHUP counts on it, the event loop reloads
 
 void OnSignal(int signum) {
+  if (signum == SIGHUP) {
+    const uint64_t one = 1;
+    ssize_t unused = write(g_reload_fd, &one, sizeof(one));
+    (void)unused;
+    return;
+  }
   if (signum == SIGUSR2) g_keep_fib.store(true, std::memory_order_release);
   g_stop.store(true, std::memory_order_release);
   if (g_loop != nullptr) g_loop->Wake();
@@ -67,7 +79,11 @@ int main(int argc, char** argv) {
       "Signals: SIGTERM/SIGINT stop (every neighbor is sent Cease/Administrative Shutdown and\n"
       "our routes leave the kernel); SIGUSR2 is a graceful stop: routes stay in the kernel and\n"
       "the next strobe-bgpd adopts them without a blink, removing those nobody announces again\n"
-      "after [fib] stale_timeout_s.\n\n"
+      "after [fib] stale_timeout_s. SIGHUP reloads FILE (as `strobectl config reload`): only\n"
+      "what changed is applied (neighbors added, removed or changed; networks; policies), the\n"
+      "sessions of unchanged neighbors are not touched; a file with an error is refused whole\n"
+      "and nothing changes; settings that need a restart (bgp.asn, bgp.router_id, bgp.listen,\n"
+      "[fib], the sockets) are logged. One log line tells the outcome.\n\n"
       "Exit status: 0 after SIGTERM/SIGINT/SIGUSR2, 1 on a runtime error (a socket or the\n"
       "FIB's netlink), 2 when the configuration is refused (the message names file:line).\n"
       "See docs/config.md.");
@@ -128,11 +144,17 @@ int main(int argc, char** argv) {
   }
 
   g_loop = &loop;
+  g_reload_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  if (g_reload_fd < 0) {
+    fprintf(stderr, "strobe-bgpd: eventfd: %s\n", strerror(errno));
+    return kExitRuntimeError;
+  }
   struct sigaction sa = {};
   sa.sa_handler = OnSignal;
   sigaction(SIGTERM, &sa, nullptr);
   sigaction(SIGINT, &sa, nullptr);
   sigaction(SIGUSR2, &sa, nullptr);
+  sigaction(SIGHUP, &sa, nullptr);
   signal(SIGPIPE, SIG_IGN);
 
   // The control socket first: a second instance must fail before it touches port 179.
@@ -165,8 +187,16 @@ int main(int argc, char** argv) {
     loop.Add(metrics.fd(), EPOLLIN, [&](uint32_t) { metrics.Process(render_metrics); });
     STROBE_LOG(kInfo, "strobe-bgpd: metrics on http://%s/metrics", metrics_address);
   }
+  // SIGHUP: the configuration file read again and applied as a difference, on the loop (several
+  // signals before the loop gets to it make one reload).
+  loop.Add(g_reload_fd, EPOLLIN, [&](uint32_t) {
+    uint64_t count = 0;
+    if (read(g_reload_fd, &count, sizeof(count)) != sizeof(count) || count == 0) return;
+    (*speaker)->ReloadFile("SIGHUP").IgnoreError();
+  });
   loop.Run(g_stop);
   if (metrics.fd() >= 0) loop.Remove(metrics.fd());
+  loop.Remove(g_reload_fd);
 
   const bool keep_fib = g_keep_fib.load(std::memory_order_acquire);
   if (kernel_fib) kernel_fib->Stop(keep_fib);

@@ -117,6 +117,37 @@ void Peer::Stop(uint8_t cease_subcode, const std::string& message) {
   Feed(main_.get(), FsmEvent::kManualStop, args);
 }
 
+void Peer::Deconfigure(uint8_t cease_subcode) {
+  Stop(cease_subcode, "");
+  // A session already down may have left paths kept for a graceful restart: they go too (for a
+  // session that was Established, OnSessionDown has withdrawn everything and this finds nothing).
+  gr_timer_.Cancel();
+  adj_in_.Clear();
+  speaker_->NextHopsDown(*this, loop_->now_ns());
+  std::vector<bgp::RibChange> changes = speaker_->rib().WithdrawAll(config_.address);
+  next_hops_.clear();
+  speaker_->ApplyRibChanges(changes);
+}
+
+bool Peer::Reconfigure(const PeerConfig& config, const PeerChange& change) {
+  if (change.session) return false;
+  const bool refresh = change.import_policy && established();
+  if (refresh && !negotiated_.route_refresh) return false;
+  config_.settings = config.settings;
+  config_.import_policy = config.import_policy;
+  config_.export_policy = config.export_policy;
+  config_.bfd = config.bfd;
+  config_.description = config.description;
+  if (change.bfd) UpdateBfd();
+  if (!established()) return true;
+  if (change.export_rules) {
+    speaker_->FillAdjRibOut(this);
+    FlushUpdates();
+  }
+  if (refresh) SoftIn();
+  return true;
+}
+
 void Peer::Reset() {
   Stop(bgp::kCeaseAdministrativeReset, "");
   if (!config_.dynamic) Start();

@@ -21,6 +21,7 @@
 #include "controlplane/bgp/rib.h"
 #include "controlplane/bgpd/adj_rib_in.h"
 #include "controlplane/bgpd/adj_rib_out.h"
+#include "controlplane/bgpd/config_diff.h"
 #include "controlplane/bgpd/connection.h"
 #include "controlplane/bgpd/event_loop.h"
 #include "controlplane/bgpd/negotiation.h"
@@ -69,6 +70,16 @@ class Peer {
   void Start();
   // ManualStop with Cease/`subcode` (and an RFC 8203 message when not empty) on every connection.
   void Stop(uint8_t cease_subcode, const std::string& message);
+  // A configuration reload removed this neighbor (or changed a setting of its session): ManualStop
+  // with Cease/`cease_subcode`, and its paths leave the Loc-RIB, also those a graceful restart
+  // was keeping. The speaker deletes it afterwards.
+  void Deconfigure(uint8_t cease_subcode);
+  // A configuration reload changed only settings a running session can take (`change` without
+  // `session`): the import and export chains, next_hop_self, the BFD profile, the description,
+  // from `config`. Exports are re-evaluated (only differences are sent), the routes imported
+  // again with a ROUTE-REFRESH, the BFD session's timers changed in place. False, and nothing
+  // changed, when the neighbor is Established and cannot refresh while its import changed.
+  bool Reconfigure(const PeerConfig& config, const PeerChange& change);
   // `clear bgp neighbor`: hard reset (Cease/Administrative Reset, then start again).
   void Reset();
   // `clear bgp neighbor ... soft in`: ROUTE-REFRESH for every family. False when not possible.
@@ -170,6 +181,9 @@ class Peer {
   void ResendFamily(Session* s, bgp::AfiSafi family);
 
   void RegisterBfd(const net::IpAddress& local);
+  ipc::BfdPeerRequest BfdRequest(const ipc::SessionKey& key) const;
+  // The registered BFD session takes the timers and authentication of config_.bfd.
+  void UpdateBfd();
   bool AcceptsSession() const;
 
   Speaker* speaker_;

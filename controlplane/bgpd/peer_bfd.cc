@@ -29,6 +29,15 @@ void Peer::RegisterBfd(const net::IpAddress& local) {
   }
   if (bfd_key_ == key) return;
   if (bfd_key_) speaker_->bfd()->Unregister(*bfd_key_);
+  speaker_->bfd()->Register(BfdRequest(key));
+  bfd_key_ = key;
+  bfd_state_ = bfd::State::kDown;
+  STROBE_LOG(kInfo, "neighbor %s: BFD session registered (local %s%s%s, profile %s)",
+             config_.address.ToString(), local.ToString(), key.multihop ? ", multihop" : "",
+             key.interface.empty() ? "" : ", interface " + key.interface, config_.bfd->name);
+}
+
+ipc::BfdPeerRequest Peer::BfdRequest(const ipc::SessionKey& key) const {
   ipc::BfdPeerRequest r;
   r.key = key;
   r.desired_min_tx_us = config_.bfd->desired_min_tx_us;
@@ -36,12 +45,16 @@ void Peer::RegisterBfd(const net::IpAddress& local) {
   r.detect_mult = config_.bfd->detect_mult;
   r.passive = config_.bfd->passive;
   r.auth = config_.bfd->auth;
-  speaker_->bfd()->Register(r);
-  bfd_key_ = key;
-  bfd_state_ = bfd::State::kDown;
-  STROBE_LOG(kInfo, "neighbor %s: BFD session registered (local %s%s%s, profile %s)",
-             config_.address.ToString(), local.ToString(), key.multihop ? ", multihop" : "",
-             key.interface.empty() ? "" : ", interface " + key.interface, config_.bfd->name);
+  return r;
+}
+
+void Peer::UpdateBfd() {
+  if (!bfd_key_ || !config_.bfd) return;  // registered later with the new settings
+  // Registering the key again changes the running session (a Poll Sequence), BGP untouched.
+  speaker_->bfd()->Register(BfdRequest(*bfd_key_));
+  STROBE_LOG(kInfo, "neighbor %s: BFD session updated (profile %s: %d/%d us x %d)",
+             config_.address.ToString(), config_.bfd->name, config_.bfd->desired_min_tx_us,
+             config_.bfd->required_min_rx_us, config_.bfd->detect_mult);
 }
 
 void Peer::OnBfdEvent(const ipc::BfdPeerEvent& event) {

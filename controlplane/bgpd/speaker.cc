@@ -35,17 +35,19 @@ Speaker::~Speaker() {
   bfd_.reset();
 }
 
-absl::StatusOr<PeerConfig> Speaker::MakePeerConfig(const config::BgpPeerTemplate& settings) {
+absl::StatusOr<PeerConfig> Speaker::MakePeerConfig(const bgp::PolicyLibrary& policies,
+                                                   const config::Config& config,
+                                                   const config::BgpPeerTemplate& settings) {
   PeerConfig pc;
   pc.settings = settings;
-  absl::StatusOr<bgp::PolicyChain> import = policies_.Chain(settings.import_policies);
+  absl::StatusOr<bgp::PolicyChain> import = policies.Chain(settings.import_policies);
   if (!import.ok()) return import.status();
-  absl::StatusOr<bgp::PolicyChain> export_chain = policies_.Chain(settings.export_policies);
+  absl::StatusOr<bgp::PolicyChain> export_chain = policies.Chain(settings.export_policies);
   if (!export_chain.ok()) return export_chain.status();
   pc.import_policy = *std::move(import);
   pc.export_policy = *std::move(export_chain);
   if (!settings.bfd_profile.empty()) {
-    for (const config::BfdProfile& p : config_.profiles) {
+    for (const config::BfdProfile& p : config.profiles) {
       if (p.name == settings.bfd_profile) pc.bfd = p;
     }
     if (!pc.bfd) {
@@ -56,8 +58,20 @@ absl::StatusOr<PeerConfig> Speaker::MakePeerConfig(const config::BgpPeerTemplate
   return pc;
 }
 
-absl::StatusOr<std::unique_ptr<Speaker>> Speaker::Create(EventLoop* loop, config::Config config,
-                                                         SpeakerOptions options, FibSink* fib) {
+absl::StatusOr<PeerConfig> Speaker::MakeDynamicPeerConfig(const config::BgpListenRangeConfig& r,
+                                                          const net::IpAddress& address) {
+  absl::StatusOr<PeerConfig> pc = MakePeerConfig(policies_, config_, r);
+  if (!pc.ok()) return pc.status();
+  pc->address = address;
+  pc->remote_as = r.remote_as_min == r.remote_as_max ? r.remote_as_min : 0;
+  pc->remote_as_min = r.remote_as_min;
+  pc->remote_as_max = r.remote_as_max;
+  pc->dynamic = true;
+  pc->listen_range = r.prefix.ToString();
+  return pc;
+}
+
+absl::StatusOr<Speaker::Plan> Speaker::MakePlan(const config::Config& config) {
   const std::string source = config.path.empty() ? "config" : config.path;
   if (!config.bgp.present) {
     return absl::InvalidArgumentError(absl::StrCat(source, ": no [bgp] table"));
@@ -66,15 +80,14 @@ absl::StatusOr<std::unique_ptr<Speaker>> Speaker::Create(EventLoop* loop, config
     return absl::InvalidArgumentError(
         absl::StrCat(source, ": [bgp] needs asn and an IPv4 router_id"));
   }
-  std::unique_ptr<Speaker> s(new Speaker(loop, std::move(config), options, fib));
-  const config::BgpConfig& bgp = s->config_.bgp;
-  s->router_id_ = RouterIdOf(bgp.router_id);
-  absl::StatusOr<bgp::PolicyLibrary> policies = bgp::PolicyLibrary::Compile(s->config_.policies);
+  Plan plan;
+  const config::BgpConfig& bgp = config.bgp;
+  absl::StatusOr<bgp::PolicyLibrary> policies = bgp::PolicyLibrary::Compile(config.policies);
   if (!policies.ok()) {
     return absl::InvalidArgumentError(
         absl::StrCat(source, ": ", std::string(policies.status().message())));
   }
-  s->policies_ = *std::move(policies);
+  plan.policies = *std::move(policies);
   for (const config::BgpNetworkConfig& n : bgp.networks) {
     std::optional<bgp::RibPrefix> prefix = bgp::RibPrefix::Make(n.prefix.address, n.prefix.length);
     if (!prefix) {
@@ -84,16 +97,16 @@ absl::StatusOr<std::unique_ptr<Speaker>> Speaker::Create(EventLoop* loop, config
     for (const config::LargeCommunity& c : n.large_communities) {
       local.large_communities.push_back({c.global, c.local1, c.local2});
     }
-    s->networks_.emplace(*prefix, std::move(local));
+    plan.networks.emplace(*prefix, std::move(local));
   }
   for (const config::BgpNeighborConfig& n : bgp.neighbors) {
-    absl::StatusOr<PeerConfig> pc = s->MakePeerConfig(n);
+    absl::StatusOr<PeerConfig> pc = MakePeerConfig(plan.policies, config, n);
     if (!pc.ok()) {
       return absl::InvalidArgumentError(absl::StrCat(source, ":", n.line, ": neighbor ",
                                                      n.address.ToString(), ": ",
                                                      std::string(pc.status().message())));
     }
-    if (s->peers_.contains(n.address)) {
+    if (plan.neighbors.contains(n.address)) {
       return absl::InvalidArgumentError(
           absl::StrCat(source, ":", n.line, ": neighbor ", n.address.ToString(), " twice"));
     }
@@ -101,15 +114,29 @@ absl::StatusOr<std::unique_ptr<Speaker>> Speaker::Create(EventLoop* loop, config
     pc->remote_as = n.remote_as;
     pc->local_address = n.local_address;
     pc->description = n.description;
-    s->peers_.emplace(n.address, std::make_unique<Peer>(s.get(), *std::move(pc)));
+    plan.neighbors.emplace(n.address, *std::move(pc));
   }
   for (const config::BgpListenRangeConfig& r : bgp.listen_ranges) {
-    absl::StatusOr<PeerConfig> pc = s->MakePeerConfig(r);
+    absl::StatusOr<PeerConfig> pc = MakePeerConfig(plan.policies, config, r);
     if (!pc.ok()) {
       return absl::InvalidArgumentError(absl::StrCat(source, ":", r.line, ": listen range ",
                                                      r.prefix.ToString(), ": ",
                                                      std::string(pc.status().message())));
     }
+  }
+  return plan;
+}
+
+absl::StatusOr<std::unique_ptr<Speaker>> Speaker::Create(EventLoop* loop, config::Config config,
+                                                         SpeakerOptions options, FibSink* fib) {
+  absl::StatusOr<Plan> plan = MakePlan(config);
+  if (!plan.ok()) return plan.status();
+  std::unique_ptr<Speaker> s(new Speaker(loop, std::move(config), options, fib));
+  s->router_id_ = RouterIdOf(s->config_.bgp.router_id);
+  s->policies_ = std::move(plan->policies);
+  s->networks_ = std::move(plan->networks);
+  for (auto& [address, pc] : plan->neighbors) {
+    s->peers_.emplace(address, std::make_unique<Peer>(s.get(), std::move(pc)));
   }
   return s;
 }
@@ -137,6 +164,7 @@ absl::Status Speaker::Start() {
     }
     STROBE_LOG(kInfo, "listening on %s port %d", address.ToString(), bgp.listen_port);
   }
+  started_ = true;
   for (auto& [address, peer] : peers_) peer->Start();
   return absl::OkStatus();
 }
@@ -184,17 +212,11 @@ void Speaker::OnAccept(int fd) {
       close(fd);
       return;
     }
-    absl::StatusOr<PeerConfig> pc = MakePeerConfig(r);
+    absl::StatusOr<PeerConfig> pc = MakeDynamicPeerConfig(r, remote);
     if (!pc.ok()) {
       close(fd);
       return;
     }
-    pc->address = remote;
-    pc->remote_as = r.remote_as_min == r.remote_as_max ? r.remote_as_min : 0;
-    pc->remote_as_min = r.remote_as_min;
-    pc->remote_as_max = r.remote_as_max;
-    pc->dynamic = true;
-    pc->listen_range = range;
     auto peer = std::make_unique<Peer>(this, *std::move(pc));
     Peer* raw = peer.get();
     dynamic_peers_.emplace(remote, std::move(peer));

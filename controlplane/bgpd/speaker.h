@@ -3,6 +3,9 @@
 // Loc-RIB change marks its prefix, and at the end of the loop turn each Established neighbor's
 // Adj-RIB-Out is brought up to date and the changes go out packed into UPDATEs.
 //
+// The configuration can be reloaded (SIGHUP, `config reload`): only its differences are applied,
+// and what did not change is not touched (Reload).
+//
 // Runs on the event loop thread; HandleCommand is called there by the control socket bridge.
 #ifndef STROBE_CONTROLPLANE_BGPD_SPEAKER_H_
 #define STROBE_CONTROLPLANE_BGPD_SPEAKER_H_
@@ -47,7 +50,38 @@ class Speaker {
   // Cease/Administrative Shutdown to every neighbor (RFC 8203 `message`); stops them all.
   void Shutdown(const std::string& message);
 
-  // "show bgp summary", "show bgp neighbors", "show bgp routes", "clear bgp neighbor".
+  // Applies `config` (the file read again) as a difference from the running configuration. The
+  // whole file is checked first as Create() does; when it is refused nothing changes and the
+  // error (FILE:LINE: ...) comes back as InvalidArgument. Then, for [[bgp.neighbor]]s by address:
+  // - added: created and started as Start() does (BFD registered when it has a bfd_profile);
+  // - removed: Cease/Peer De-configured (RFC 4486), its routes withdrawn, its BFD session
+  //   unregistered, deleted;
+  // - changed in a setting the session was opened with: Cease/Other Configuration Change, then
+  //   created again with the new settings;
+  // - changed only in its import or export policies (their names or definitions), next_hop_self,
+  //   BFD profile (timers, authentication) or description: reconfigured in place, the session
+  //   kept: exports re-evaluated (only differences sent), routes imported again by a
+  //   ROUTE-REFRESH (a reset as above when the neighbor cannot refresh), BFD timers changed in
+  //   the running BFD session;
+  // - unchanged: not touched.
+  // Dynamic neighbors follow their [[bgp.listen_range]] the same way (closed with Cease/3 when
+  // no range holds them any more, Cease/6 when the range's session settings changed or their
+  // address became a [[bgp.neighbor]]); TCP-MD5 keys on the listening sockets follow the
+  // neighbors and ranges; [[bgp.network]]s are announced and withdrawn. Settings only a restart
+  // applies (config_diff.h RestartRequired) keep their running values, are logged as warnings and
+  // listed in the reply:
+  //   {"config": PATH, "neighbors_added": [ADDR...], "neighbors_removed": [...],
+  //    "neighbors_changed": [...], "neighbors_reset": [...], "neighbors_unchanged": N,
+  //    "dynamic_neighbors_closed": [...], "networks_added": [PREFIX...], "networks_removed": [...],
+  //    "networks_changed": [...], "restart_required": ["bgp.asn", ...]}
+  // neighbors_reset: those of neighbors_changed whose session started again.
+  absl::StatusOr<nlohmann::json> Reload(config::Config config);
+  // Reads the file the daemon was started with (config().path) again and Reload()s it; logs one
+  // line with the outcome. `trigger` names the cause in it ("SIGHUP", "control command").
+  absl::StatusOr<nlohmann::json> ReloadFile(const std::string& trigger);
+
+  // "show bgp summary", "show bgp neighbors", "show bgp routes", "clear bgp neighbor",
+  // "config reload".
   absl::StatusOr<nlohmann::json> HandleCommand(const std::string& command,
                                                const nlohmann::json& args);
 
@@ -82,8 +116,30 @@ class Speaker {
   const FibSink* fib() const { return fib_; }
 
  private:
+  // What a configuration builds, checked (Create, Reload).
+  struct Plan {
+    bgp::PolicyLibrary policies;
+    absl::btree_map<bgp::RibPrefix, LocalNetwork> networks;
+    absl::btree_map<net::IpAddress, PeerConfig> neighbors;  // configured
+  };
+  static absl::StatusOr<Plan> MakePlan(const config::Config& config);
+  static absl::StatusOr<PeerConfig> MakePeerConfig(const bgp::PolicyLibrary& policies,
+                                                   const config::Config& config,
+                                                   const config::BgpPeerTemplate& settings);
+  // A dynamic neighbor's configuration from listen range `range` (of config_).
+  absl::StatusOr<PeerConfig> MakeDynamicPeerConfig(const config::BgpListenRangeConfig& range,
+                                                   const net::IpAddress& address);
+
   Speaker(EventLoop* loop, config::Config config, SpeakerOptions options, FibSink* fib);
-  absl::StatusOr<PeerConfig> MakePeerConfig(const config::BgpPeerTemplate& settings);
+  // Stops a configured neighbor with Cease/`cease_subcode`, unregisters its BFD session and
+  // deletes it after this turn.
+  void RemovePeer(const net::IpAddress& address, uint8_t cease_subcode);
+  // Creates a configured neighbor, started when the speaker is.
+  void AddPeer(PeerConfig config);
+  // Closes or reconfigures the dynamic neighbors after a reload; returns those closed.
+  std::vector<net::IpAddress> ReloadDynamicPeers(const config::Config& old_config);
+  // Installs (empty `key`: removes) a TCP-MD5 key on every listening socket of its family.
+  void SetListenerMd5(const net::IpAddress& address, int prefix_length, const std::string& key);
   void OnAccept(int fd);
   void OnBfdEvent(const ipc::BfdPeerEvent& event);
   Peer* FindPeer(const net::IpAddress& address) const;
@@ -109,6 +165,7 @@ class Speaker {
   absl::flat_hash_set<bgp::RibPrefix> dirty_;
   bool flush_scheduled_ = false;
   bool initial_table_complete_ = false;
+  bool started_ = false;
   int64_t started_ns_ = 0;
 };
 

@@ -70,7 +70,9 @@ int ConfigReload(const std::string& dataplane_socket, const std::string& bgpd_so
     absl::StatusOr<json> reply =
         ipc::CallControl(socket, json{{"command", "config reload"}}, timeout_ms);
     if (reply.ok()) {
-      out[key] = *reply;
+      // One --socket: the reply says which daemon answered (bgpd names neighbors).
+      const bool is_bgpd = reply->contains("neighbors_unchanged");
+      out[is_bgpd ? "bgpd" : "dataplane"] = *reply;
       ++answered;
       continue;
     }

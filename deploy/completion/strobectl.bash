@@ -114,9 +114,9 @@ _strobectl() {
       esac
       ;;
     config)
-      # config check FILE
+      # config check FILE | config reload
       case $n in
-        1) _strobectl_words 'check' "$cur" ;;
+        1) _strobectl_words $'check\nreload' "$cur" ;;
         2)
           if [[ ${args[1]} == check ]]; then
             COMPREPLY=($(compgen -f -- "$cur"))

@@ -4,6 +4,8 @@
 // The BGP part of the configuration file: [bgp], [[bgp.neighbor]], [[bgp.listen_range]],
 // [[bgp.network]] and [[policy]] (docs/config.md). The key names of the issue are stable; new keys
 // may be added, none renamed. Read by bgp_reader.cc with the rest of the file (ParseConfig).
+// The tables' operator== compares every field, `line` included (strobe-bgpd's reload compares
+// copies with the lines cleared).
 
 #include <cstdint>
 #include <optional>
@@ -88,6 +90,7 @@ struct PolicyTerm {
   std::vector<LargeCommunity> delete_large_communities;
   PolicyAction action = PolicyAction::kAccept;
   int line = 0;
+  friend bool operator==(const PolicyTerm&, const PolicyTerm&) = default;
 };
 
 // One [[policy]]: terms in order; a route no term decided gets `default_action` (accept/reject).
@@ -96,6 +99,7 @@ struct PolicyConfig {
   std::vector<PolicyTerm> terms;
   PolicyAction default_action = PolicyAction::kReject;
   int line = 0;
+  friend bool operator==(const PolicyConfig&, const PolicyConfig&) = default;
 };
 
 enum class MaxPrefixAction : uint8_t { kWarning, kTeardown };
@@ -121,6 +125,7 @@ struct BgpPeerTemplate {
   bool ipv4_unicast = true;       // address families offered (RFC 4760)
   bool ipv6_unicast = true;
   bool extended_next_hop = false;  // RFC 8950: IPv4 NLRI over an IPv6 next hop
+  friend bool operator==(const BgpPeerTemplate&, const BgpPeerTemplate&) = default;
 };
 
 struct BgpNeighborConfig : BgpPeerTemplate {
@@ -129,6 +134,7 @@ struct BgpNeighborConfig : BgpPeerTemplate {
   net::IpAddress local_address;  // optional source address ("update-source")
   std::string description;
   int line = 0;
+  friend bool operator==(const BgpNeighborConfig&, const BgpNeighborConfig&) = default;
 };
 
 // Dynamic neighbors: a connection from an address inside `prefix` whose OPEN carries an AS in
@@ -141,6 +147,7 @@ struct BgpListenRangeConfig : BgpPeerTemplate {
   uint32_t remote_as_max = 0;
   uint32_t max_neighbors = 1024;
   int line = 0;
+  friend bool operator==(const BgpListenRangeConfig&, const BgpListenRangeConfig&) = default;
 };
 
 struct BgpNetworkConfig {
@@ -148,6 +155,7 @@ struct BgpNetworkConfig {
   std::vector<Community> communities;
   std::vector<LargeCommunity> large_communities;
   int line = 0;
+  friend bool operator==(const BgpNetworkConfig&, const BgpNetworkConfig&) = default;
 };
 
 struct BgpConfig {
