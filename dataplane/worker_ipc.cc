@@ -135,9 +135,14 @@ void Worker::RefreshCounters(int64_t now_ns) {
 }
 
 void Worker::ProcessCommands() {
+  // Bounded per turn: a create opens and binds a socket (tens of microseconds), and a client
+  // registering a thousand sessions at once must not hold the wheel off the sessions already
+  // Up for longer than a fraction of a millisecond. What is left waits for the next turn, which
+  // comes at once (the ring is not empty, so the worker does not sleep).
+  constexpr int kMaxCommandsPerTurn = 32;
   ipc::CommandRecord command;
   bool any = false;
-  while (commands_.Pop(&command)) {
+  for (int n = 0; n < kMaxCommandsPerTurn && commands_.Pop(&command); ++n) {
     any = true;
     ++counters_.commands;
     ExecuteCommand(command);

@@ -34,10 +34,16 @@ absl::StatusOr<json> Speaker::HandleCommand(const std::string& command, const js
       if (peer == nullptr) {
         return absl::NotFoundError(absl::StrCat("no neighbor ", a->ToString()));
       }
-      out.push_back(NeighborJson(*this, *peer, now));
+      const auto installed = PrefixesInstalled(*this);
+      auto it = installed.find(peer->address());
+      out.push_back(NeighborJson(*this, *peer, now, it == installed.end() ? 0 : it->second));
       return out;
     }
-    for (const Peer* p : Peers()) out.push_back(NeighborJson(*this, *p, now));
+    const auto installed = PrefixesInstalled(*this);
+    for (const Peer* p : Peers()) {
+      auto it = installed.find(p->address());
+      out.push_back(NeighborJson(*this, *p, now, it == installed.end() ? 0 : it->second));
+    }
     return out;
   }
 

@@ -27,6 +27,11 @@ class FibSink {
   }
   // Every configured neighbor has sent its routes since start (End-of-RIB).
   virtual void InitialTableComplete() {}
+  // Whether the kernel holds `prefix` as we want it (acked). Without a kernel FIB: never.
+  virtual bool Installed(const bgp::RibPrefix& prefix) const {
+    (void)prefix;
+    return false;
+  }
   // `strobectl show fib`: args {"prefix": "P", "summary": true}.
   virtual absl::StatusOr<nlohmann::json> Show(const nlohmann::json& args) const;
 };

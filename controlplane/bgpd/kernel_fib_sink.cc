@@ -77,6 +77,12 @@ void KernelFibSink::RunFlush() {
   if (writer_->HasWork() && !continue_timer_.armed()) continue_timer_.ArmAt(0);
 }
 
+bool KernelFibSink::Installed(const bgp::RibPrefix& prefix) const {
+  const auto& routes = writer_->table().routes();
+  auto it = routes.find(prefix);
+  return it != routes.end() && it->second.state == fib::RouteState::kInstalled;
+}
+
 absl::StatusOr<nlohmann::json> KernelFibSink::Show(const nlohmann::json& args) const {
   std::optional<bgp::RibPrefix> prefix;
   if (args.contains("prefix")) {

@@ -25,6 +25,7 @@ class KernelFibSink : public FibSink {
   void Apply(const std::vector<bgp::RibChange>& changes) override;
   void NextHopsDown(const std::vector<net::IpAddress>& next_hops, int64_t event_ns) override;
   absl::StatusOr<nlohmann::json> Show(const nlohmann::json& args) const override;
+  bool Installed(const bgp::RibPrefix& prefix) const override;
   // The routes a previous instance left and nobody announced again go now.
   void InitialTableComplete() override;
 

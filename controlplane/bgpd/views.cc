@@ -87,7 +87,25 @@ bool SamePath(const bgp::Path& a, const bgp::Path& b) { return a.neighbor == b.n
 
 }  // namespace
 
-json NeighborJson(const Speaker& speaker, const Peer& peer, int64_t now_ns) {
+absl::flat_hash_map<net::IpAddress, uint64_t> PrefixesInstalled(const Speaker& speaker) {
+  absl::flat_hash_map<net::IpAddress, uint64_t> installed;
+  const FibSink* fib = speaker.fib();
+  if (fib == nullptr) return installed;
+  std::vector<net::IpAddress> seen;  // a neighbor counts once per prefix (ADD-PATH)
+  for (const auto& [prefix, entry] : speaker.rib().loc_rib()) {
+    if (!fib->Installed(prefix)) continue;
+    seen.clear();
+    for (const bgp::Path& path : entry.multipath) {
+      if (std::find(seen.begin(), seen.end(), path.neighbor) != seen.end()) continue;
+      seen.push_back(path.neighbor);
+      ++installed[path.neighbor];
+    }
+  }
+  return installed;
+}
+
+json NeighborJson(const Speaker& speaker, const Peer& peer, int64_t now_ns,
+                  uint64_t prefixes_installed) {
   const PeerConfig& c = peer.config();
   const bool established = peer.established();
   json bfd = nullptr;
@@ -103,6 +121,7 @@ json NeighborJson(const Speaker& speaker, const Peer& peer, int64_t now_ns) {
        !established && peer.down_since_ns() > 0 ? (now_ns - peer.down_since_ns()) / kNs : 0},
       {"prefixes_received", peer.adj_rib_in().received()},
       {"prefixes_accepted", peer.adj_rib_in().accepted()},
+      {"prefixes_installed", prefixes_installed},
       {"paths_received", peer.adj_rib_in().paths()},
       {"paths_stale", peer.adj_rib_in().stale()},
       {"prefixes_advertised", peer.adj_rib_out().advertised()},

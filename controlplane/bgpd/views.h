@@ -11,13 +11,18 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 
+#include "absl/container/flat_hash_map.h"
 #include "controlplane/bgp/rib.h"
 #include "controlplane/bgpd/peer.h"
 #include "controlplane/bgpd/speaker.h"
 
 namespace strobe::bgpd {
 
-nlohmann::json NeighborJson(const Speaker& speaker, const Peer& peer, int64_t now_ns);
+// Loc-RIB prefixes in the kernel FIB that forward over at least one of each neighbor's paths
+// (best or multipath): one walk of the Loc-RIB, for `show bgp neighbors`.
+absl::flat_hash_map<net::IpAddress, uint64_t> PrefixesInstalled(const Speaker& speaker);
+nlohmann::json NeighborJson(const Speaker& speaker, const Peer& peer, int64_t now_ns,
+                            uint64_t prefixes_installed);
 nlohmann::json SummaryJson(const Speaker& speaker, int64_t now_ns);
 // Every Loc-RIB prefix (and local network), or those `filter` selects.
 nlohmann::json RoutesJson(const Speaker& speaker, const std::vector<bgp::RibPrefix>& only);

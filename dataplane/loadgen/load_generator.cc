@@ -323,6 +323,15 @@ absl::StatusOr<nlohmann::json> RunLoad(const Options& options, const std::atomic
         {"rx_dropped", counters.value("rx_dropped", nlohmann::json::object())},
     };
     if (counters.contains("xdp")) extra["xdp"] = counters["xdp"];
+    // How late this side's own timers fired: a flap the DUT reports may be ours.
+    int64_t late_max_us = 0;
+    uint64_t late_1ms = 0;
+    for (const nlohmann::json& w : counters.value("workers", nlohmann::json::array())) {
+      late_max_us = std::max(late_max_us, w.value("timer_late_max_us", int64_t{0}));
+      late_1ms += w.value("timers_late_1ms", uint64_t{0});
+    }
+    extra["timer_late_max_us"] = late_max_us;
+    extra["timers_late_1ms"] = late_1ms;
     result = report.ToJson(intervals, extra);
   }                      // the client detaches, the control thread ends
   (*dataplane)->Stop();  // AdminDown to every peer

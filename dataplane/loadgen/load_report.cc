@@ -61,8 +61,12 @@ void LoadReport::OnChange(size_t session, const SessionChange& change) {
       ++detection_wrong_diag_;
     }
   }
-  if (s.silenced) return;  // whatever follows our own silence is not a flap
+  if (s.silenced || new_exits == 0) return;  // whatever follows our own silence is no flap
   flaps_ += new_exits;
+  if (flap_records_.size() < kMaxFlapRecords) {
+    flap_records_.push_back({session, change.changed_ns, new_exits, change.state, change.local_diag,
+                             change.remote_diag});
+  }
   if (change.local_diag == bfd::Diag::kControlDetectionTimeExpired) {
     flaps_dut_silent_ += new_exits;
   } else if (change.local_diag == bfd::Diag::kNeighborSignaledSessionDown) {
@@ -128,6 +132,17 @@ nlohmann::json LoadReport::ToJson(const metrics::IntervalHistogram& dut_interval
   report["flaps_by_cause"] = {{"dut_silent", flaps_dut_silent_},
                               {"dut_signaled_down", flaps_dut_signaled_},
                               {"other", flaps_other_}};
+  nlohmann::json flap_events = nlohmann::json::array();
+  for (const Flap& f : flap_records_) {
+    flap_events.push_back(
+        {{"session", f.session < names_.size() ? names_[f.session] : std::to_string(f.session)},
+         {"t_s", Round3(Seconds(f.changed_ns))},
+         {"count", f.count},
+         {"state", std::string(bfd::StateName(f.state))},
+         {"local_diag", std::string(bfd::DiagName(f.local_diag))},
+         {"remote_diag", std::string(bfd::DiagName(f.remote_diag))}});
+  }
+  report["flap_events"] = flap_events;
   nlohmann::json intervals = dut_intervals.SummaryJson();
   intervals["buckets"] = dut_intervals.BucketsJson();
   report["dut_interval_us"] = intervals;

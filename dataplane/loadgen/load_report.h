@@ -62,9 +62,10 @@ class LoadReport {
   size_t detections() const { return detections_.size(); }
 
   // The report: `sessions`, `up_at_end`, `time_to_all_up_s` (null when never all Up),
-  // `flaps`, `flaps_by_cause`, `dut_interval_us` {count, p50, p90, p99, max, buckets},
-  // `detection_ms` {count, missed, wrong_diag, p50, p99, max, samples, sessions} when measured,
-  // `timeline`, `phases`. `extra`'s keys (the run's parameters) are merged in.
+  // `flaps`, `flaps_by_cause`, `flap_events` (the first 100: session, t_s, diagnostics),
+  // `dut_interval_us` {count, p50, p90, p99, max, buckets}, `detection_ms` {count, missed,
+  // wrong_diag, p50, p99, max, samples, sessions} when measured, `timeline`, `phases`. `extra`'s
+  // keys (the run's parameters) are merged in.
   nlohmann::json ToJson(const metrics::IntervalHistogram& dut_intervals,
                         const nlohmann::json& extra) const;
 
@@ -105,6 +106,16 @@ class LoadReport {
     double ms;
   };
   std::vector<Detection> detections_;
+  struct Flap {
+    size_t session;
+    int64_t changed_ns;
+    uint64_t count;  // flaps this change revealed (more than one: some happened between reads)
+    bfd::State state;
+    bfd::Diag local_diag;
+    bfd::Diag remote_diag;
+  };
+  static constexpr size_t kMaxFlapRecords = 100;
+  std::vector<Flap> flap_records_;  // the first kMaxFlapRecords, for the report
   std::vector<std::string> names_;
   uint64_t detection_missed_ = 0;
   uint64_t detection_wrong_diag_ = 0;  // Down, but not for the DUT's detection timer

@@ -286,6 +286,12 @@ std::string RenderBgpd(const json& summary, const json& neighbors, const json& f
     w.Sample("strobe_bgp_prefixes_accepted", {{"neighbor", address(n)}},
              Field(n, "prefixes_accepted"));
   }
+  w.Family("strobe_bgp_prefixes_installed", "gauge",
+           "Prefixes in the kernel FIB forwarding over one of the neighbor's paths.");
+  for (const json& n : list) {
+    w.Sample("strobe_bgp_prefixes_installed", {{"neighbor", address(n)}},
+             Field(n, "prefixes_installed"));
+  }
   w.Family("strobe_bgp_neighbor_bfd_up", "gauge",
            "1 when the neighbor's BFD session is Up; absent without BFD.");
   for (const json& n : list) {

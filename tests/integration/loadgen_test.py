@@ -71,7 +71,7 @@ def check_common(r: dict, interval_us: int) -> None:
     check(r["sessions"] == SESSIONS and r["registered"] == SESSIONS, "sessions registered")
     check(r["time_to_all_up_s"] is not None, "the sessions were never all Up at once")
     check(r["up_at_end"] == SESSIONS, f"only {r['up_at_end']} sessions Up at the end")
-    check(r["flaps"] == 0, f"flaps: {r['flaps_by_cause']}")
+    check(r["flaps"] == 0, f"flaps: {r['flaps_by_cause']} {r['flap_events'][:5]}")
     check(not r["interrupted"], "interrupted")
     iv = r["dut_interval_us"]
     # RFC 5880 section 6.8.7: each interval is 75-100 % of the negotiated one. The median must
@@ -171,14 +171,16 @@ def test_strobe() -> None:
 
         # The DUT's own record: the silenced sessions' detection latencies (from their last
         # packet to the detection timer), each a bit less than the loadgen's measurement (which
-        # adds the DUT's Down packet's way back), and no other session ever detected anything.
+        # adds the DUT's Down packet's way back: its wheel's next turn, its kernel socket, the
+        # loadgen's XDP ring; up to a few ms on a busy 2-core machine), and no other session
+        # ever detected anything.
         dut_sessions = {s["peer"]: s for s in strobe.sessions()}
         silenced = r["detection_ms"]["sessions"]
         for source, ms in zip(silenced, r["detection_ms"]["samples"]):
             s = dut_sessions[source]
             own = s["last_detection_latency_us"] / 1000
             check(30 <= own <= 36, f"{source}: the DUT detected after {own} ms, not 30 ms")
-            check(own <= ms <= own + 3,
+            check(own <= ms <= own + 5,
                   f"{source}: measured {ms} ms, the DUT's own detection latency is {own} ms")
         # strobectl's filters on the DUT: a peer prefix, and a state with it.
         in_first = strobe.ctl("show", "bfd", "sessions", "peer", "198.19.240.0/24")

@@ -147,8 +147,14 @@ def compare_bgpd(L: lab.Lab, edge: str, bgpd: Bgpd) -> dict:
               f"{a} state {n['state']}")
         check(get(m, "strobe_bgp_neighbor_up", neighbor=a) == (n["state"] == "established"),
               f"{a} up")
-        for key in ("prefixes_received", "prefixes_accepted"):
+        for key in ("prefixes_received", "prefixes_accepted", "prefixes_installed"):
             check(get(m, f"strobe_bgp_{key}", neighbor=a) == n[key], f"{a} {key}")
+        check(n["prefixes_installed"] <= n["prefixes_accepted"], f"{a}: installed > accepted")
+    # Every installed route forwards over some neighbor's path, so the neighbors' counts cover
+    # the FIB's installed routes (ECMP routes count once for each neighbor in the set).
+    check(sum(n["prefixes_installed"] for n in na) >= fa["summary"]["installed"] > 0,
+          f"prefixes_installed {[n['prefixes_installed'] for n in na]} against "
+          f"{fa['summary']['installed']} installed routes")
     for state in ("installed", "pending", "failed", "stale"):
         check(fb["summary"][state] == fa["summary"][state], "FIB moved during the scrape")
         check(get(m, "strobe_fib_routes", state=state) == fa["summary"][state],

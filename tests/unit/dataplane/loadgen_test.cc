@@ -70,6 +70,9 @@ TEST(LoadReportTest, FlapsAreCountedByCauseIncludingThoseBetweenTwoReads) {
   EXPECT_EQ(j["flaps"], 4);
   EXPECT_EQ(j["flaps_by_cause"]["dut_silent"], 1);
   EXPECT_EQ(j["flaps_by_cause"]["dut_signaled_down"], 3);
+  ASSERT_EQ(j["flap_events"].size(), 3u);  // one per change that revealed flaps
+  EXPECT_EQ(j["flap_events"][2]["count"], 2);
+  EXPECT_EQ(j["flap_events"][1]["remote_diag"], "control detection time expired");
   EXPECT_EQ(j["up_at_end"], 2);
 }
 
