@@ -31,11 +31,6 @@ std::optional<bfd::AuthKey> AuthFrom(const ipc::CommandRecord& c) {
                       std::string(reinterpret_cast<const char*>(c.secret), c.secret_len)};
 }
 
-bool SameAuth(const std::optional<bfd::AuthKey>& a, const std::optional<bfd::AuthKey>& b) {
-  if (a.has_value() != b.has_value()) return false;
-  return !a || (a->type == b->type && a->key_id == b->key_id && a->secret == b->secret);
-}
-
 }  // namespace
 
 void Worker::AttachShm(ipc::WorkerArea* area, int events_doorbell_fd) {
@@ -199,7 +194,7 @@ void Worker::ExecuteCommand(const ipc::CommandRecord& c) {
               slot.session.SetTimers(c.desired_min_tx_us, c.required_min_rx_us, c.detect_mult, now),
               now);
       }
-      if (!SameAuth(p.auth, spec.params.auth)) slot.session.SetAuth(spec.params.auth);
+      if (p.auth != spec.params.auth) slot.session.SetAuth(spec.params.auth);
       ipc::EventRecord e = EventFor(slot, ipc::EventType::kSessionCreated);
       e.request_id = c.request_id;
       e.adopted = 1;

@@ -10,11 +10,6 @@
 namespace strobe::dataplane {
 namespace {
 
-bool SameAuth(const std::optional<bfd::AuthKey>& a, const std::optional<bfd::AuthKey>& b) {
-  if (a.has_value() != b.has_value()) return false;
-  return !a || (a->type == b->type && a->key_id == b->key_id && a->secret == b->secret);
-}
-
 nlohmann::json KeyJson(const ipc::SessionKey& key) {
   nlohmann::json j = {{"peer", key.peer.ToString()}, {"local", key.local.ToString()}};
   if (!key.multihop) j["interface"] = key.interface;
@@ -66,7 +61,7 @@ void Worker::ReconcileConfigured(const std::vector<SessionSpec>& wanted, ReloadR
             now);
       changed = true;
     }
-    if (!SameAuth(have.auth, want.auth)) {
+    if (have.auth != want.auth) {
       slot.session.SetAuth(want.auth);
       XdpForget(slot);  // authenticated packets are never steady state
       changed = true;

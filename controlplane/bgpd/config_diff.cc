@@ -37,16 +37,11 @@ const config::BfdProfile* FindProfile(const config::Config& config, const std::s
   return nullptr;
 }
 
-bool SameAuth(const std::optional<bfd::AuthKey>& a, const std::optional<bfd::AuthKey>& b) {
-  if (a.has_value() != b.has_value()) return false;
-  return !a || (a->type == b->type && a->key_id == b->key_id && a->secret == b->secret);
-}
-
 bool SameProfile(const config::BfdProfile* a, const config::BfdProfile* b) {
   if (a == nullptr || b == nullptr) return a == b;
   return a->name == b->name && a->desired_min_tx_us == b->desired_min_tx_us &&
          a->required_min_rx_us == b->required_min_rx_us && a->detect_mult == b->detect_mult &&
-         a->passive == b->passive && SameAuth(a->auth, b->auth);
+         a->passive == b->passive && a->auth == b->auth;
 }
 
 // Clears what a running session can take without starting again (compared separately).

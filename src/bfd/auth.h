@@ -18,6 +18,8 @@ struct AuthKey {
   AuthType type = AuthType::kNone;
   uint8_t key_id = 0;
   std::string secret;  // 1..16 bytes for passwords and MD5, 1..20 for SHA1. Never logged.
+  // Configuration comparison (a reload, a client registering again), not packet checking.
+  friend bool operator==(const AuthKey&, const AuthKey&) = default;
 };
 
 // Per-session authentication sequence state (RFC 5880 section 6.8.1 variables).
