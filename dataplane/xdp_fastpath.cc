@@ -19,6 +19,12 @@
 namespace strobe::dataplane {
 namespace {
 
+// A per-CPU map's value is one u64 per possible CPU.
+size_t PossibleCpus() {
+  const int possible = libbpf_num_possible_cpus();
+  return static_cast<size_t>(possible > 0 ? possible : 1);
+}
+
 absl::Status Errno(int err, std::string_view what) {
   return absl::InternalError(absl::StrCat(std::string(what), ": ", strerror(err)));
 }
@@ -116,9 +122,8 @@ int XdpFastPath::Drain(int worker, const RecordHandler& handler) {
 }
 
 std::vector<uint64_t> XdpFastPath::Counters() const {
-  const int cpus = libbpf_num_possible_cpus();
   std::vector<uint64_t> totals(STROBE_XDP_COUNTER_COUNT, 0);
-  std::vector<uint64_t> per_cpu(static_cast<size_t>(cpus > 0 ? cpus : 1));
+  std::vector<uint64_t> per_cpu(PossibleCpus());
   const int fd = bpf_map__fd(skel_->maps.counters);
   for (uint32_t key = 0; key < STROBE_XDP_COUNTER_COUNT; ++key) {
     if (bpf_map_lookup_elem(fd, &key, per_cpu.data()) != 0) continue;
@@ -128,8 +133,7 @@ std::vector<uint64_t> XdpFastPath::Counters() const {
 }
 
 void XdpFastPath::AddRxIntervals(metrics::IntervalHistogram* into) const {
-  const int possible = libbpf_num_possible_cpus();
-  const size_t cpus = static_cast<size_t>(possible > 0 ? possible : 1);
+  const size_t cpus = PossibleCpus();
   const int fd = bpf_map__fd(skel_->maps.rx_intervals);
   constexpr uint32_t kEntries = STROBE_XDP_INTERVAL_ENTRIES;
   // A per-CPU array's value is one u64 per possible CPU: values[key * cpus + cpu].
@@ -165,8 +169,7 @@ void XdpFastPath::AddRxIntervals(metrics::IntervalHistogram* into) const {
 }
 
 void XdpFastPath::ResetRxIntervals() {
-  const int possible = libbpf_num_possible_cpus();
-  const size_t cpus = static_cast<size_t>(possible > 0 ? possible : 1);
+  const size_t cpus = PossibleCpus();
   const int fd = bpf_map__fd(skel_->maps.rx_intervals);
   constexpr uint32_t kEntries = STROBE_XDP_INTERVAL_ENTRIES;
   std::vector<uint64_t> zeros(kEntries * cpus, 0);
