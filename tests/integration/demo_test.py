@@ -35,8 +35,10 @@ def main() -> int:
     check(failover is not None and failover < limit,
           f"failover {failover} ms after the failure, want < {limit} ms")
     t = result["timeline_ms"]
-    check(t["bfd_down"] is not None and t["bfd_down"] <= t["group_acked"] <= failover + 1,
-          f"timeline out of order: {t}")
+    # The kernel applies the group change, then multicasts it and acks the writer: the listener
+    # and the writer stamp their copies independently, so only "after BFD Down" orders them.
+    check(t["bfd_down"] is not None and t["bfd_down"] <= t["group_acked"]
+          and t["bfd_down"] <= failover, f"timeline out of order: {t}")
     check(len(result["restored_next_hops"]) == 4, f"restored: {result['restored_next_hops']}")
     print(f"PASS: demo: 4 -> 3 next hops, kernel updated {failover} ms after the failure "
           f"(BFD Down at {t['bfd_down']} ms, group acked at {t['group_acked']} ms; limit {limit} "
