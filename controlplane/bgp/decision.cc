@@ -187,12 +187,15 @@ uint64_t TypeKey(const Path& p) { return p.ebgp ? 0 : 1; }
 uint64_t RouterIdKey(const Path& p) { return p.router_id; }
 
 // Keeps the indices whose key is minimal; returns whether any was removed.
+using Indices = absl::InlinedVector<size_t, 8>;
+
 template <typename KeyFn>
-bool KeepMin(std::vector<size_t>& alive, KeyFn key) {
+bool KeepMin(Indices& alive, KeyFn key) {
   auto best = key(alive.front());
   for (size_t i : alive) best = std::min(best, key(i));
   size_t before = alive.size();
-  std::erase_if(alive, [&](size_t i) { return best < key(i); });
+  alive.erase(std::remove_if(alive.begin(), alive.end(), [&](size_t i) { return best < key(i); }),
+              alive.end());
   return alive.size() != before;
 }
 
@@ -223,7 +226,7 @@ Decision Decide(std::span<const Path> candidates, const DecisionOptions& options
     return decision;
   }
   // Ordered by neighbor address (stable), which also makes the last rule "keep the front".
-  std::vector<size_t> alive(candidates.size());
+  Indices alive(candidates.size());
   for (size_t i = 0; i < alive.size(); ++i) alive[i] = i;
   std::stable_sort(alive.begin(), alive.end(), [&](size_t x, size_t y) {
     return candidates[x].neighbor < candidates[y].neighbor;
@@ -247,20 +250,22 @@ Decision Decide(std::span<const Path> candidates, const DecisionOptions& options
   note(DecisionStep::kOrigin);
   {
     // §9.1.2.2 c: remove a path when another from the same neighbor AS has a lower MED.
-    absl::flat_hash_map<uint32_t, uint32_t> min_med;
-    for (size_t i : alive) {
-      uint32_t as = MedNeighborAs(at(i));
-      uint32_t med = EffectiveMed(at(i));
-      auto [it, inserted] = min_med.try_emplace(as, med);
-      if (!inserted) it->second = std::min(it->second, med);
+    absl::InlinedVector<std::pair<uint32_t, uint32_t>, 8> as_med;  // per alive path
+    for (size_t i : alive) as_med.emplace_back(MedNeighborAs(at(i)), EffectiveMed(at(i)));
+    Indices kept;
+    for (size_t x = 0; x < alive.size(); ++x) {
+      bool beaten = false;
+      for (size_t y = 0; y < alive.size() && !beaten; ++y) {
+        beaten = as_med[y].first == as_med[x].first && as_med[y].second < as_med[x].second;
+      }
+      if (!beaten) kept.push_back(alive[x]);
     }
-    std::erase_if(alive,
-                  [&](size_t i) { return EffectiveMed(at(i)) > min_med[MedNeighborAs(at(i))]; });
+    alive = std::move(kept);
   }
   note(DecisionStep::kMed);
   KeepMin(alive, [&](size_t i) { return TypeKey(at(i)); });
   note(DecisionStep::kEbgpOverIbgp);
-  const std::vector<size_t> multipath_candidates = alive;
+  const Indices multipath_candidates = alive;
   KeepMin(alive, [&](size_t i) { return RouterIdKey(at(i)); });
   note(DecisionStep::kRouterId);
   KeepMin(alive, [&](size_t i) { return at(i).neighbor; });
@@ -271,7 +276,7 @@ Decision Decide(std::span<const Path> candidates, const DecisionOptions& options
   decision.step = step;
 
   // ECMP set, in neighbor address order (multipath_candidates is already in that order).
-  std::vector<size_t> set = {best};
+  Indices set = {best};
   if (options.max_paths > 1) {
     const Path& b = at(best);
     for (size_t i : multipath_candidates) {

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/container/inlined_vector.h"
 #include "controlplane/bgp/update.h"
 #include "src/net/ip_address.h"
 
@@ -154,7 +155,7 @@ struct Decision {
   DecisionStep step = DecisionStep::kNone;
   // Indices of the ECMP set, including `best`, ordered by neighbor address; just `best` when
   // multipath is disabled or no other path qualifies. Empty when there are no candidates.
-  std::vector<size_t> multipath;
+  absl::InlinedVector<size_t, 8> multipath;
 };
 
 // Runs §9.1.2.2 over the whole set as the RFC writes it: each rule removes the paths it does not

@@ -1,6 +1,7 @@
 #include "controlplane/bgp/rib.h"
 
 #include <algorithm>
+#include <cstring>
 #include <string>
 #include <utility>
 
@@ -65,135 +66,423 @@ std::vector<net::IpAddress> LocRibEntry::NextHops() const {
 
 namespace {
 
-bool SamePath(const Path& a, const Path& b) {
-  return a.neighbor == b.neighbor && a.router_id == b.router_id && a.neighbor_as == b.neighbor_as &&
-         a.ebgp == b.ebgp &&
-         (a.attributes == b.attributes ||
-          (a.attributes && b.attributes && *a.attributes == *b.attributes));
+constexpr uint8_t kStale = 1;
+constexpr uint8_t kBest = 2;
+constexpr uint8_t kMultipath = 4;
+constexpr uint8_t kSelectedFlags = kBest | kMultipath;
+
+uint64_t LoadBe64(const uint8_t* p) {
+  uint64_t v = 0;
+  for (int i = 0; i < 8; ++i) v = v << 8 | p[i];
+  return v;
 }
 
-bool SameEntry(const LocRibEntry& a, const LocRibEntry& b) {
-  // The reason alone is not a change: it only explains the choice.
-  if (!SamePath(a.best, b.best) || a.multipath.size() != b.multipath.size()) {
-    return false;
-  }
-  for (size_t i = 0; i < a.multipath.size(); ++i) {
-    if (!SamePath(a.multipath[i], b.multipath[i])) return false;
-  }
-  return true;
+void StoreBe64(uint64_t v, uint8_t* p) {
+  for (int i = 7; i >= 0; --i, v >>= 8) p[i] = static_cast<uint8_t>(v);
+}
+
+bool InFamily(bool v4, std::optional<AfiSafi> family) {
+  return !family || (family->afi == kAfiIpv4) == v4;
 }
 
 }  // namespace
 
-// ---- Rib ----
+// ---- keys ----
 
-void Rib::Recompute(const RibPrefix& prefix, std::vector<RibChange>& changes) {
-  std::optional<LocRibEntry> next;
-  auto cand = candidates_.find(prefix);
-  if (cand != candidates_.end() && !cand->second.empty()) {
-    Decision decision = Decide(cand->second, options_);
-    LocRibEntry entry;
-    entry.best = cand->second[*decision.best];
-    entry.reason = decision.step;
-    for (size_t i : decision.multipath) entry.multipath.push_back(cand->second[i]);
-    next = std::move(entry);
-  }
-  auto current = loc_rib_.find(prefix);
-  if (current == loc_rib_.end()) {
-    if (!next) return;
-    changes.push_back({prefix, {}, next->NextHops()});
-    loc_rib_.emplace(prefix, *std::move(next));
-    return;
-  }
-  if (!next) {
-    changes.push_back({prefix, current->second.NextHops(), {}});
-    loc_rib_.erase(current);
-    return;
-  }
-  if (SameEntry(current->second, *next)) {
-    current->second.reason = next->reason;
-    return;
-  }
-  changes.push_back({prefix, current->second.NextHops(), next->NextHops()});
-  current->second = *std::move(next);
+uint64_t Rib::V4KeyOf(const RibPrefix& prefix) {
+  const uint8_t* b = prefix.address.bytes().data();
+  const uint32_t a = uint32_t{b[0]} << 24 | uint32_t{b[1]} << 16 | uint32_t{b[2]} << 8 | b[3];
+  return uint64_t{a} << 6 | prefix.length;  // 38 bits: PrefixTable keeps it in its index
 }
+
+Rib::V6Key Rib::V6KeyOf(const RibPrefix& prefix) {
+  const uint8_t* b = prefix.address.bytes().data();
+  return {LoadBe64(b), LoadBe64(b + 8), prefix.length};
+}
+
+RibPrefix Rib::PrefixOf(uint64_t key) {
+  const uint32_t a = static_cast<uint32_t>(key >> 6);
+  const uint8_t bytes[4] = {static_cast<uint8_t>(a >> 24), static_cast<uint8_t>(a >> 16),
+                            static_cast<uint8_t>(a >> 8), static_cast<uint8_t>(a)};
+  return {net::IpAddress::FromBytes(bytes, 4), static_cast<uint8_t>(key & 0x3f)};
+}
+
+RibPrefix Rib::PrefixOf(const V6Key& key) {
+  uint8_t bytes[16];
+  StoreBe64(key.hi, bytes);
+  StoreBe64(key.lo, bytes + 8);
+  return {net::IpAddress::FromBytes(bytes, 6), key.length};
+}
+
+// ---- sources ----
+
+SourceId Rib::AddSource(const net::IpAddress& neighbor) {
+  if (auto it = source_ids_.find(neighbor); it != source_ids_.end()) return it->second;
+  size_t id = 0;
+  while (id < sources_.size() && sources_[id].in_use) ++id;
+  if (id == sources_.size()) sources_.emplace_back();
+  Source& s = sources_[id];
+  s = Source{};
+  s.neighbor = neighbor;
+  s.in_use = true;
+  source_ids_[neighbor] = static_cast<SourceId>(id);
+  return static_cast<SourceId>(id);
+}
+
+void Rib::SetSourceSession(SourceId source, uint32_t router_id, uint32_t neighbor_as, bool ebgp) {
+  Source& s = sources_[source];
+  s.router_id = router_id;
+  s.neighbor_as = neighbor_as;
+  s.ebgp = ebgp;
+}
+
+std::vector<RibChange> Rib::RemoveSource(SourceId source) {
+  std::vector<RibChange> changes;
+  Clear(source, &changes);
+  source_ids_.erase(sources_[source].neighbor);
+  sources_[source] = Source{};
+  return changes;
+}
+
+// ---- selection ----
+
+const Rib::Candidate* Rib::EffectiveOf(const Node& node, SourceId source) {
+  for (const Candidate& c : node.candidates) {
+    if (c.source == source && c.attributes != nullptr) return &c;
+    if (c.source > source) break;
+  }
+  return nullptr;
+}
+
+Rib::Snapshot Rib::Selection(const Node& node) const {
+  Snapshot s;
+  for (const Candidate& c : node.candidates) {
+    if (c.flags & kSelectedFlags) {
+      s.push_back({c.attributes, c.source, static_cast<uint8_t>(c.flags & kSelectedFlags)});
+    }
+  }
+  return s;
+}
+
+void Rib::Account(SourceId source, const RouteAttributes* before, const RouteAttributes* after) {
+  if (before == after) return;
+  Source& s = sources_[source];
+  if (before != nullptr) {
+    --s.stats.accepted;
+    auto it = s.next_hops.find(before->next_hop);
+    if (it != s.next_hops.end() && --it->second == 0) s.next_hops.erase(it);
+  }
+  if (after != nullptr) {
+    ++s.stats.accepted;
+    ++s.next_hops[after->next_hop];
+  }
+}
+
+Path Rib::PathOf(const Candidate& c) const {
+  const Source& s = sources_[c.source];
+  Path p;
+  p.neighbor = s.neighbor;
+  p.router_id = s.router_id;
+  p.neighbor_as = s.neighbor_as;
+  p.ebgp = s.ebgp;
+  p.attributes = c.attributes;
+  return p;
+}
+
+NextHopSet Rib::NextHopsOf(const Snapshot& selection) {
+  NextHopSet hops;
+  for (const Selected& s : selection) {
+    if (s.flags & kMultipath) hops.push_back(s.attributes->next_hop);
+  }
+  if (hops.size() > 1) {
+    std::sort(hops.begin(), hops.end());
+    hops.erase(std::unique(hops.begin(), hops.end()), hops.end());
+  }
+  return hops;
+}
+
+void Rib::Select(const RibPrefix& prefix, Node& node, const Snapshot& before,
+                 std::vector<RibChange>* changes) {
+  // The effective candidates: each source's first accepted path.
+  absl::InlinedVector<Candidate*, 4> effective;
+  for (Candidate& c : node.candidates) {
+    c.flags &= ~kSelectedFlags;
+    if (c.attributes != nullptr && (effective.empty() || effective.back()->source != c.source)) {
+      effective.push_back(&c);
+    }
+  }
+  if (effective.empty()) {
+    node.reason = DecisionStep::kNone;
+  } else if (effective.size() == 1) {
+    effective[0]->flags |= kSelectedFlags;
+    node.reason = DecisionStep::kOnlyPath;
+  } else {
+    absl::InlinedVector<Path, 4> paths;
+    for (const Candidate* c : effective) paths.push_back(PathOf(*c));
+    const Decision decision = Decide(paths, options_);
+    effective[*decision.best]->flags |= kBest;
+    for (size_t i : decision.multipath) effective[i]->flags |= kMultipath;
+    node.reason = decision.step;
+  }
+  Snapshot after = Selection(node);
+  if (after == before) return;
+  if (before.empty()) ++routes_;
+  if (after.empty()) --routes_;
+  changes->push_back({prefix, NextHopsOf(before), NextHopsOf(after)});
+}
+
+// ---- writes ----
+
+template <typename Table>
+void Rib::AnnounceIn(Table& table, typename Table::key_type key, const RibPrefix& prefix,
+                     SourceId source, uint32_t path_id, AttributesRef attributes,
+                     std::vector<RibChange>* changes) {
+  auto* entry = table.FindOrInsert(key);
+  if (entry == nullptr) {  // 67 million prefixes of one family: refused, not crashed
+    ++refused_full_;
+    return;
+  }
+  Node& node = entry->value;
+  auto& cands = node.candidates;
+  const Snapshot before = Selection(node);
+  const Candidate* old_effective = EffectiveOf(node, source);
+  const RouteAttributes* old_attributes = old_effective ? old_effective->attributes.get() : nullptr;
+  Source& s = sources_[source];
+  auto it =
+      std::lower_bound(cands.begin(), cands.end(), std::make_pair(source, path_id),
+                       [](const Candidate& c, const std::pair<SourceId, uint32_t>& k) {
+                         return c.source != k.first ? c.source < k.first : c.path_id < k.second;
+                       });
+  if (it != cands.end() && it->source == source && it->path_id == path_id) {
+    if (it->flags & kStale) --s.stats.stale;
+    it->flags &= ~kStale;
+    it->attributes = std::move(attributes);
+  } else {
+    const bool first_of_source = (it == cands.end() || it->source != source) &&
+                                 (it == cands.begin() || std::prev(it)->source != source);
+    if (first_of_source) ++s.stats.received;
+    ++s.stats.paths;
+    cands.insert(it, Candidate{std::move(attributes), path_id, source, 0});
+  }
+  const Candidate* new_effective = EffectiveOf(node, source);
+  Account(source, old_attributes, new_effective ? new_effective->attributes.get() : nullptr);
+  Select(prefix, node, before, changes);
+}
+
+template <typename Table>
+void Rib::WithdrawIn(Table& table, typename Table::key_type key, const RibPrefix& prefix,
+                     SourceId source, uint32_t path_id, std::vector<RibChange>* changes) {
+  auto* found = table.Find(key);
+  if (found == nullptr) return;
+  Node& node = found->value;
+  auto& cands = node.candidates;
+  auto it = std::find_if(cands.begin(), cands.end(), [&](const Candidate& c) {
+    return c.source == source && c.path_id == path_id;
+  });
+  if (it == cands.end()) return;
+  const Snapshot before = Selection(node);
+  const Candidate* old_effective = EffectiveOf(node, source);
+  const AttributesRef old_attributes = old_effective ? old_effective->attributes : nullptr;
+  Source& s = sources_[source];
+  --s.stats.paths;
+  if (it->flags & kStale) --s.stats.stale;
+  cands.erase(it);
+  const Candidate* new_effective = EffectiveOf(node, source);
+  if (std::none_of(cands.begin(), cands.end(),
+                   [&](const Candidate& c) { return c.source == source; })) {
+    --s.stats.received;
+  }
+  Account(source, old_attributes.get(), new_effective ? new_effective->attributes.get() : nullptr);
+  Select(prefix, node, before, changes);
+  if (cands.empty()) table.Erase(*found);
+}
+
+template <typename Table, typename Pick>
+size_t Rib::RemoveWhere(Table& table, SourceId source, Pick pick, std::vector<RibChange>* changes) {
+  size_t changed = 0;
+  Source& s = sources_[source];
+  // In key order, so that the changes go out in prefix order.
+  for (typename Table::Entry* e : table.Sorted()) {
+    typename Table::Entry& entry = *e;
+    Node& node = entry.value;
+    auto& cands = node.candidates;
+    bool hit = false;
+    for (const Candidate& c : cands) hit = hit || (c.source == source && pick(c));
+    if (!hit) continue;
+    const Snapshot before = Selection(node);
+    const Candidate* old_effective = EffectiveOf(node, source);
+    const AttributesRef old_attributes = old_effective ? old_effective->attributes : nullptr;
+    for (const Candidate& c : cands) {
+      if (c.source != source || !pick(c)) continue;
+      --s.stats.paths;
+      if (c.flags & kStale) --s.stats.stale;
+    }
+    cands.erase(std::remove_if(cands.begin(), cands.end(),
+                               [&](const Candidate& c) { return c.source == source && pick(c); }),
+                cands.end());
+    if (std::none_of(cands.begin(), cands.end(),
+                     [&](const Candidate& c) { return c.source == source; })) {
+      --s.stats.received;
+    }
+    const Candidate* new_effective = EffectiveOf(node, source);
+    const RouteAttributes* new_attributes =
+        new_effective ? new_effective->attributes.get() : nullptr;
+    if (old_attributes.get() != new_attributes) ++changed;
+    Account(source, old_attributes.get(), new_attributes);
+    Select(PrefixOf(entry.key), node, before, changes);
+    if (cands.empty()) table.Erase(entry);
+  }
+  return changed;
+}
+
+template <typename Table>
+void Rib::MarkStaleIn(Table& table, SourceId source) {
+  Source& s = sources_[source];
+  table.ForEach([&](typename Table::Entry& entry) {
+    for (Candidate& c : entry.value.candidates) {
+      if (c.source != source || (c.flags & kStale)) continue;
+      c.flags |= kStale;
+      ++s.stats.stale;
+    }
+  });
+}
+
+void Rib::Announce(SourceId source, const RibPrefix& prefix, uint32_t path_id,
+                   AttributesRef attributes, std::vector<RibChange>* changes) {
+  if (prefix.address.is_v4()) {
+    AnnounceIn(v4_, V4KeyOf(prefix), prefix, source, path_id, std::move(attributes), changes);
+  } else {
+    AnnounceIn(v6_, V6KeyOf(prefix), prefix, source, path_id, std::move(attributes), changes);
+  }
+}
+
+void Rib::Withdraw(SourceId source, const RibPrefix& prefix, uint32_t path_id,
+                   std::vector<RibChange>* changes) {
+  if (prefix.address.is_v4()) {
+    WithdrawIn(v4_, V4KeyOf(prefix), prefix, source, path_id, changes);
+  } else {
+    WithdrawIn(v6_, V6KeyOf(prefix), prefix, source, path_id, changes);
+  }
+}
+
+void Rib::Clear(SourceId source, std::vector<RibChange>* changes) {
+  if (sources_[source].stats.paths == 0) return;
+  auto all = [](const Candidate&) { return true; };
+  RemoveWhere(v4_, source, all, changes);
+  RemoveWhere(v6_, source, all, changes);
+}
+
+void Rib::MarkStale(SourceId source, std::optional<AfiSafi> family) {
+  if (sources_[source].stats.paths == sources_[source].stats.stale) return;
+  if (InFamily(true, family)) MarkStaleIn(v4_, source);
+  if (InFamily(false, family)) MarkStaleIn(v6_, source);
+}
+
+size_t Rib::SweepStale(SourceId source, std::optional<AfiSafi> family,
+                       std::vector<RibChange>* changes) {
+  if (sources_[source].stats.stale == 0) return 0;
+  auto stale = [](const Candidate& c) { return (c.flags & kStale) != 0; };
+  size_t changed = 0;
+  if (InFamily(true, family)) changed += RemoveWhere(v4_, source, stale, changes);
+  if (InFamily(false, family)) changed += RemoveWhere(v6_, source, stale, changes);
+  return changed;
+}
+
+// ---- reads ----
+
+const Rib::Node* Rib::Find(const RibPrefix& prefix) const {
+  if (prefix.address.is_v4()) {
+    const auto* e = v4_.Find(V4KeyOf(prefix));
+    return e == nullptr ? nullptr : &e->value;
+  }
+  if (!prefix.address.is_v6()) return nullptr;
+  const auto* e = v6_.Find(V6KeyOf(prefix));
+  return e == nullptr ? nullptr : &e->value;
+}
+
+LocRibEntry Rib::EntryOf(const Node& node) const {
+  LocRibEntry entry;
+  entry.reason = node.reason;
+  absl::InlinedVector<const Candidate*, 4> set;
+  for (const Candidate& c : node.candidates) {
+    if (c.flags & kBest) entry.best = PathOf(c);
+    if (c.flags & kMultipath) set.push_back(&c);
+  }
+  entry.multipath.reserve(set.size());
+  for (const Candidate* c : set) entry.multipath.push_back(PathOf(*c));
+  std::sort(entry.multipath.begin(), entry.multipath.end(),
+            [](const Path& a, const Path& b) { return a.neighbor < b.neighbor; });
+  return entry;
+}
+
+std::optional<LocRibEntry> Rib::Lookup(const RibPrefix& prefix) const {
+  const Node* node = Find(prefix);
+  if (node == nullptr || node->reason == DecisionStep::kNone) return std::nullopt;
+  return EntryOf(*node);
+}
+
+std::optional<Path> Rib::Best(const RibPrefix& prefix) const {
+  const Node* node = Find(prefix);
+  if (node == nullptr) return std::nullopt;
+  for (const Candidate& c : node->candidates) {
+    if (c.flags & kBest) return PathOf(c);
+  }
+  return std::nullopt;
+}
+
+void Rib::ForEachRoute(absl::FunctionRef<void(const RibPrefix&, const LocRibEntry&)> visit) const {
+  for (const auto* e : v4_.Sorted()) {
+    if (e->value.reason != DecisionStep::kNone) visit(PrefixOf(e->key), EntryOf(e->value));
+  }
+  for (const auto* e : v6_.Sorted()) {
+    if (e->value.reason != DecisionStep::kNone) visit(PrefixOf(e->key), EntryOf(e->value));
+  }
+}
+
+std::vector<Path> Rib::Candidates(const RibPrefix& prefix) const {
+  std::vector<Path> out;
+  const Node* node = Find(prefix);
+  if (node == nullptr) return out;
+  for (const Candidate& c : node->candidates) {
+    if (c.attributes != nullptr && EffectiveOf(*node, c.source) == &c) {
+      out.push_back(PathOf(c));
+    }
+  }
+  std::sort(out.begin(), out.end(),
+            [](const Path& a, const Path& b) { return a.neighbor < b.neighbor; });
+  return out;
+}
+
+std::optional<Path> Rib::EffectivePath(SourceId source, const RibPrefix& prefix) const {
+  const Node* node = Find(prefix);
+  if (node == nullptr) return std::nullopt;
+  const Candidate* c = EffectiveOf(*node, source);
+  return c == nullptr ? std::nullopt : std::optional<Path>(PathOf(*c));
+}
+
+// ---- convenience ----
 
 std::vector<RibChange> Rib::Update(const net::IpAddress& neighbor, const RibPrefix& prefix,
                                    Path path) {
-  path.neighbor = neighbor;
-  std::vector<Path>& paths = candidates_[prefix];
-  auto it = std::lower_bound(paths.begin(), paths.end(), neighbor,
-                             [](const Path& p, const net::IpAddress& n) { return p.neighbor < n; });
-  if (it != paths.end() && it->neighbor == neighbor) {
-    *it = std::move(path);
-  } else {
-    paths.insert(it, std::move(path));
-    by_neighbor_[neighbor].insert(prefix);
-  }
+  const SourceId source = AddSource(neighbor);
+  SetSourceSession(source, path.router_id, path.neighbor_as, path.ebgp);
   std::vector<RibChange> changes;
-  Recompute(prefix, changes);
+  Announce(source, prefix, 0, std::move(path.attributes), &changes);
   return changes;
 }
 
 std::vector<RibChange> Rib::Withdraw(const net::IpAddress& neighbor, const RibPrefix& prefix) {
   std::vector<RibChange> changes;
-  auto cand = candidates_.find(prefix);
-  if (cand == candidates_.end()) return changes;
-  std::vector<Path>& paths = cand->second;
-  auto it = std::find_if(paths.begin(), paths.end(),
-                         [&](const Path& p) { return p.neighbor == neighbor; });
-  if (it == paths.end()) return changes;
-  paths.erase(it);
-  if (paths.empty()) candidates_.erase(cand);
-  auto owned = by_neighbor_.find(neighbor);
-  if (owned != by_neighbor_.end()) {
-    owned->second.erase(prefix);
-    if (owned->second.empty()) by_neighbor_.erase(owned);
+  if (auto it = source_ids_.find(neighbor); it != source_ids_.end()) {
+    Withdraw(it->second, prefix, 0, &changes);
   }
-  Recompute(prefix, changes);
   return changes;
 }
 
 std::vector<RibChange> Rib::WithdrawAll(const net::IpAddress& neighbor) {
   std::vector<RibChange> changes;
-  auto owned = by_neighbor_.find(neighbor);
-  if (owned == by_neighbor_.end()) return changes;
-  std::vector<RibPrefix> prefixes(owned->second.begin(), owned->second.end());
-  by_neighbor_.erase(owned);
-  std::sort(prefixes.begin(), prefixes.end());
-  for (const RibPrefix& prefix : prefixes) {
-    auto cand = candidates_.find(prefix);
-    if (cand == candidates_.end()) continue;
-    std::erase_if(cand->second, [&](const Path& p) { return p.neighbor == neighbor; });
-    if (cand->second.empty()) candidates_.erase(cand);
-    Recompute(prefix, changes);
-  }
+  if (auto it = source_ids_.find(neighbor); it != source_ids_.end()) Clear(it->second, &changes);
   return changes;
-}
-
-const LocRibEntry* Rib::Lookup(const RibPrefix& prefix) const {
-  auto it = loc_rib_.find(prefix);
-  return it == loc_rib_.end() ? nullptr : &it->second;
-}
-
-const Path* Rib::AdjRibIn(const net::IpAddress& neighbor, const RibPrefix& prefix) const {
-  auto cand = candidates_.find(prefix);
-  if (cand == candidates_.end()) return nullptr;
-  for (const Path& p : cand->second) {
-    if (p.neighbor == neighbor) return &p;
-  }
-  return nullptr;
-}
-
-size_t Rib::AdjRibInSize(const net::IpAddress& neighbor) const {
-  auto owned = by_neighbor_.find(neighbor);
-  return owned == by_neighbor_.end() ? 0 : owned->second.size();
-}
-
-std::vector<Path> Rib::Candidates(const RibPrefix& prefix) const {
-  auto cand = candidates_.find(prefix);
-  if (cand == candidates_.end()) return {};
-  return cand->second;
 }
 
 }  // namespace strobe::bgp

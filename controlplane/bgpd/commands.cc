@@ -63,7 +63,7 @@ absl::StatusOr<json> Speaker::HandleCommand(const std::string& command, const js
         const int width = a->is_v4() ? 32 : 128;
         for (int length = width; length >= 0 && only.empty(); --length) {
           std::optional<bgp::RibPrefix> p = bgp::RibPrefix::Make(*a, length);
-          if (p && (rib_.Lookup(*p) != nullptr || networks_.contains(*p))) only.push_back(*p);
+          if (p && (rib_.Lookup(*p).has_value() || networks_.contains(*p))) only.push_back(*p);
         }
         if (only.empty()) return json::array();
       }

@@ -8,7 +8,7 @@
 namespace strobe::bgpd {
 namespace {
 
-std::string Hops(const std::vector<net::IpAddress>& hops) {
+std::string Hops(const bgp::NextHopSet& hops) {
   if (hops.empty()) return "-";
   return absl::StrJoin(
       hops, ",", [](std::string* out, const net::IpAddress& a) { out->append(a.ToString()); });

@@ -43,7 +43,7 @@ void KernelFibSink::Apply(const std::vector<bgp::RibChange>& changes) {
   bool any = false;
   for (const bgp::RibChange& c : changes) {
     if (!c.FibChanged()) continue;
-    writer_->SetRoute(c.prefix, c.new_next_hops);
+    writer_->SetRoute(c.prefix, {c.new_next_hops.begin(), c.new_next_hops.end()});
     any = true;
   }
   if (any) ScheduleFlush();

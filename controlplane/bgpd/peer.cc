@@ -49,9 +49,16 @@ Peer::Peer(Speaker* speaker, PeerConfig config)
       our_capabilities_(OurCapabilities(config_.settings, speaker->local_as())),
       gr_timer_(speaker->loop(), [this] { SweepStale(std::nullopt, "graceful restart timer"); }) {
   remote_as_ = config_.remote_as;
+  source_ = speaker_->rib().AddSource(config_.address);
 }
 
 Peer::~Peer() = default;
+
+const bgp::SourceStats& Peer::rib_stats() const { return speaker_->rib().stats(source_); }
+
+const absl::flat_hash_map<net::IpAddress, uint32_t>& Peer::next_hops() const {
+  return speaker_->rib().next_hops(source_);
+}
 
 bool Peer::ebgp() const {
   if (remote_as_ != 0) return remote_as_ != speaker_->local_as();
@@ -119,14 +126,15 @@ void Peer::Stop(uint8_t cease_subcode, const std::string& message) {
 
 void Peer::Deconfigure(uint8_t cease_subcode) {
   Stop(cease_subcode, "");
+  ReleaseRib();
+}
+
+void Peer::ReleaseRib() {
   // A session already down may have left paths kept for a graceful restart: they go too (for a
   // session that was Established, OnSessionDown has withdrawn everything and this finds nothing).
   gr_timer_.Cancel();
-  adj_in_.Clear();
   speaker_->NextHopsDown(*this, loop_->now_ns());
-  std::vector<bgp::RibChange> changes = speaker_->rib().WithdrawAll(config_.address);
-  next_hops_.clear();
-  speaker_->ApplyRibChanges(changes);
+  speaker_->ApplyRibChanges(speaker_->rib().RemoveSource(source_));
 }
 
 bool Peer::Reconfigure(const PeerConfig& config, const PeerChange& change) {
@@ -526,6 +534,7 @@ void Peer::OnEstablished(Session* s) {
   negotiated_ = s->negotiated;
   remote_as_ = open.PeerAs();
   remote_router_id_ = open.bgp_identifier;
+  speaker_->rib().SetSourceSession(source_, remote_router_id_, remote_as_, ebgp());
   if (s->connection) {
     local_address_ = s->connection->local_address();
     local_port_ = s->connection->local_port();
@@ -550,7 +559,7 @@ void Peer::OnEstablished(Session* s) {
 
   // Graceful restart helper: the peer came back. Paths of families it did not preserve go now;
   // the others wait for its End-of-RIB (at most the stale-path time).
-  if (adj_in_.stale() > 0) {
+  if (rib_stats().stale > 0) {
     gr_timer_.Cancel();
     const auto& gr = open.capabilities.graceful_restart;
     for (const bgp::AfiSafi family : {bgp::kIpv4Unicast, bgp::kIpv6Unicast}) {
@@ -562,7 +571,7 @@ void Peer::OnEstablished(Session* s) {
       }
       if (!preserved) SweepStale(family, "not preserved across the restart");
     }
-    if (adj_in_.stale() > 0) gr_timer_.ArmAt(now + kStalePathTimeNs);
+    if (rib_stats().stale > 0) gr_timer_.ArmAt(now + kStalePathTimeNs);
   }
   if (uses_bfd() && !local_address_.empty()) RegisterBfd(local_address_);
 
@@ -580,21 +589,19 @@ void Peer::OnSessionDown(Session* s) {
   const auto& gr = negotiated_.peer_graceful_restart;
   const bool graceful = current_event_ == FsmEvent::kTcpConnectionFails && gr.has_value() &&
                         config_.settings.graceful_restart && gr->restart_time > 0 &&
-                        adj_in_.received() > 0;
+                        rib_stats().received > 0;
   std::vector<bgp::RibChange> changes;
   if (graceful) {
-    adj_in_.MarkStale(std::nullopt);
+    speaker_->rib().MarkStale(source_, std::nullopt);
     gr_timer_.ArmAt(now + int64_t{gr->restart_time} * kNs);
     STROBE_LOG(kInfo, "neighbor %s: down, keeping %d paths stale for up to %d s (graceful restart)",
-               config_.address.ToString(), adj_in_.stale(), gr->restart_time);
+               config_.address.ToString(), rib_stats().stale, gr->restart_time);
   } else {
     gr_timer_.Cancel();
-    adj_in_.Clear();
     // The FIB drops this neighbor's next hops from every group first, in one step whatever the
     // number of routes; the per-route withdrawals below then find their groups already right.
     speaker_->NextHopsDown(*this, failure_event_ns_ != 0 ? failure_event_ns_ : now);
-    changes = speaker_->rib().WithdrawAll(config_.address);
-    next_hops_.clear();
+    speaker_->rib().Clear(source_, &changes);
   }
   failure_event_ns_ = 0;
   adj_out_.Clear();

@@ -19,7 +19,6 @@
 #include "controlplane/bgp/message.h"
 #include "controlplane/bgp/policy.h"
 #include "controlplane/bgp/rib.h"
-#include "controlplane/bgpd/adj_rib_in.h"
 #include "controlplane/bgpd/adj_rib_out.h"
 #include "controlplane/bgpd/config_diff.h"
 #include "controlplane/bgpd/connection.h"
@@ -74,6 +73,9 @@ class Peer {
   // with Cease/`cease_subcode`, and its paths leave the Loc-RIB, also those a graceful restart
   // was keeping. The speaker deletes it afterwards.
   void Deconfigure(uint8_t cease_subcode);
+  // Withdraws every path of this neighbor (stale ones too) and gives up its RIB source: the
+  // neighbor is about to be deleted.
+  void ReleaseRib();
   // A configuration reload changed only settings a running session can take (`change` without
   // `session`): the import and export chains, next_hop_self, the BFD profile, the description,
   // from `config`. Exports are re-evaluated (only differences are sent), the routes imported
@@ -112,7 +114,8 @@ class Peer {
   const std::optional<net::IpAddress>& self_v4() const { return self_v4_; }
   const std::optional<net::IpAddress>& self_v6() const { return self_v6_; }
   const Negotiated& negotiated() const { return negotiated_; }
-  const AdjRibIn& adj_rib_in() const { return adj_in_; }
+  // What this neighbor has in the RIB: received, accepted, paths, stale.
+  const bgp::SourceStats& rib_stats() const;
   const AdjRibOut& adj_rib_out() const { return adj_out_; }
   int64_t established_since_ns() const { return established_since_ns_; }
   int64_t down_since_ns() const { return down_since_ns_; }
@@ -135,7 +138,7 @@ class Peer {
   bool graceful_restart_active() const { return gr_timer_.armed(); }
   // The next hops of this neighbor's Loc-RIB candidate paths, each with its number of paths
   // (what dies with the session: the FIB's prefix-independent failover).
-  const absl::flat_hash_map<net::IpAddress, uint32_t>& next_hops() const { return next_hops_; }
+  const absl::flat_hash_map<net::IpAddress, uint32_t>& next_hops() const;
   // Established, and End-of-RIB received for every negotiated family (RFC 4724 §2).
   bool sent_all_routes() const;
   bool max_prefix_warned() const { return max_prefix_warned_; }
@@ -170,8 +173,6 @@ class Peer {
   void OnSessionDown(Session* s);
 
   // Adj-RIB-In -> Loc-RIB.
-  void ApplyPath(const bgp::RibPrefix& prefix, const bgp::AttributesRef& effective,
-                 std::vector<bgp::RibChange>* changes);
   void Announce(const bgp::RibPrefix& prefix, uint32_t path_id,
                 const bgp::RouteAttributes& attributes, const bgp::AttributesRef& shared,
                 std::vector<bgp::RibChange>* changes);
@@ -203,10 +204,9 @@ class Peer {
   std::optional<net::IpAddress> self_v4_;
   std::optional<net::IpAddress> self_v6_;
   Negotiated negotiated_;
-  AdjRibIn adj_in_;
+  bgp::SourceId source_;  // this neighbor's paths in the speaker's RIB
   AdjRibOut adj_out_;
   bool flush_pending_ = false;
-  absl::flat_hash_map<net::IpAddress, uint32_t> next_hops_;
   std::vector<bgp::AfiSafi> end_of_rib_;  // families this session sent End-of-RIB for
   int64_t failure_event_ns_ = 0;  // when the failure closing the session was learnt (BFD Down)
 

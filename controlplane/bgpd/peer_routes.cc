@@ -27,28 +27,6 @@ bool PathHasAs(const std::vector<bgp::AsPathSegment>& path, uint32_t asn) {
 
 // ---- Adj-RIB-In ----
 
-void Peer::ApplyPath(const bgp::RibPrefix& prefix, const bgp::AttributesRef& effective,
-                     std::vector<bgp::RibChange>* changes) {
-  std::vector<bgp::RibChange> c;
-  if (const bgp::Path* old = speaker_->rib().AdjRibIn(config_.address, prefix)) {
-    auto it = next_hops_.find(old->next_hop());
-    if (it != next_hops_.end() && --it->second == 0) next_hops_.erase(it);
-  }
-  if (effective != nullptr) ++next_hops_[effective->next_hop];
-  if (effective == nullptr) {
-    c = speaker_->rib().Withdraw(config_.address, prefix);
-  } else {
-    bgp::Path path;
-    path.router_id = remote_router_id_;
-    path.neighbor_as = remote_as_;
-    path.ebgp = ebgp();
-    path.attributes = effective;
-    c = speaker_->rib().Update(config_.address, prefix, std::move(path));
-  }
-  changes->insert(changes->end(), std::make_move_iterator(c.begin()),
-                  std::make_move_iterator(c.end()));
-}
-
 void Peer::Announce(const bgp::RibPrefix& prefix, uint32_t path_id,
                     const bgp::RouteAttributes& attributes, const bgp::AttributesRef& shared,
                     std::vector<bgp::RibChange>* changes) {
@@ -59,7 +37,7 @@ void Peer::Announce(const bgp::RibPrefix& prefix, uint32_t path_id,
       accepted = speaker_->rib().attribute_pool().Intern(std::move(copy));
     }
   }
-  ApplyPath(prefix, adj_in_.Announce(prefix, path_id, accepted), changes);
+  speaker_->rib().Announce(source_, prefix, path_id, std::move(accepted), changes);
 }
 
 void Peer::OnUpdate(Session* s, const bgp::UpdateDecodeResult& result) {
@@ -84,7 +62,7 @@ void Peer::OnUpdate(Session* s, const bgp::UpdateDecodeResult& result) {
 
   auto withdraw = [&](const bgp::Prefix& p) {
     if (auto rp = bgp::RibPrefix::FromWire(p)) {
-      ApplyPath(*rp, adj_in_.Withdraw(*rp, p.path_id), &changes);
+      speaker_->rib().Withdraw(source_, *rp, p.path_id, &changes);
     }
   };
   for (const bgp::Prefix& p : u.withdrawn) withdraw(p);
@@ -119,7 +97,7 @@ void Peer::OnUpdate(Session* s, const bgp::UpdateDecodeResult& result) {
         std::optional<bgp::RibPrefix> rp = bgp::RibPrefix::FromWire(p);
         if (!rp) continue;
         if (loop) {
-          ApplyPath(*rp, adj_in_.Announce(*rp, p.path_id, nullptr), &changes);
+          speaker_->rib().Announce(source_, *rp, p.path_id, nullptr, &changes);
         } else {
           Announce(*rp, p.path_id, attrs, shared, &changes);
         }
@@ -148,35 +126,37 @@ bool Peer::sent_all_routes() const {
 }
 
 void Peer::SweepStale(std::optional<bgp::AfiSafi> family, const char* why) {
-  if (adj_in_.stale() == 0) return;
-  auto changed = adj_in_.SweepStale(family);
+  bgp::Rib& rib = speaker_->rib();
+  if (rib.stats(source_).stale == 0) return;
+  const size_t stale = rib.stats(source_).stale;
   std::vector<bgp::RibChange> changes;
-  for (const auto& [prefix, effective] : changed) ApplyPath(prefix, effective, &changes);
-  if (!changed.empty()) {
+  rib.SweepStale(source_, family, &changes);
+  if (stale != rib.stats(source_).stale) {
     STROBE_LOG(kInfo, "neighbor %s: %d stale paths of %s removed (%s)", config_.address.ToString(),
-               changed.size(), family ? FamilyName(*family) : std::string("every family"), why);
+               stale - rib.stats(source_).stale,
+               family ? FamilyName(*family) : std::string("every family"), why);
   }
   speaker_->ApplyRibChanges(changes);
-  if (adj_in_.stale() == 0) gr_timer_.Cancel();
+  if (rib.stats(source_).stale == 0) gr_timer_.Cancel();
 }
 
 void Peer::CheckMaxPrefixes() {
   const uint32_t max = config_.settings.max_prefixes;
   if (max == 0) return;
-  if (adj_in_.accepted() <= max) {
+  if (rib_stats().accepted <= max) {
     max_prefix_warned_ = false;
     return;
   }
   if (config_.settings.max_prefixes_action == config::MaxPrefixAction::kWarning) {
     if (!max_prefix_warned_) {
       STROBE_LOG(kWarning, "neighbor %s: %d prefixes accepted, more than the maximum %d",
-                 config_.address.ToString(), adj_in_.accepted(), max);
+                 config_.address.ToString(), rib_stats().accepted, max);
     }
     max_prefix_warned_ = true;
     return;
   }
   STROBE_LOG(kWarning, "neighbor %s: %d prefixes accepted, more than the maximum %d: closing",
-             config_.address.ToString(), adj_in_.accepted(), max);
+             config_.address.ToString(), rib_stats().accepted, max);
   // RFC 4486 §4: AFI, SAFI and the upper bound.
   main_->notification_data = {0,
                               1,
@@ -199,7 +179,7 @@ void Peer::OnRouteRefresh(Session* s, const bgp::RouteRefresh& rr) {
       ResendFamily(s, rr.afi_safi);
       break;
     case 1:  // BoRR: the peer re-sends the family; what it does not repeat goes at EoRR.
-      if (negotiated_.enhanced_route_refresh) adj_in_.MarkStale(rr.afi_safi);
+      if (negotiated_.enhanced_route_refresh) speaker_->rib().MarkStale(source_, rr.afi_safi);
       break;
     case 2:
       if (negotiated_.enhanced_route_refresh) SweepStale(rr.afi_safi, "EoRR");

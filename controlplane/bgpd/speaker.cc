@@ -233,6 +233,7 @@ void Speaker::PeerFinished(Peer* peer) {
   auto it = dynamic_peers_.find(peer->address());
   if (it == dynamic_peers_.end() || it->second.get() != peer) return;
   if (peer->bfd_key() && bfd_) bfd_->Unregister(*peer->bfd_key());
+  peer->ReleaseRib();
   STROBE_LOG(kInfo, "dynamic neighbor %s deleted", peer->address().ToString());
   loop_->DeleteSoon(std::move(it->second));
   dynamic_peers_.erase(it);
@@ -310,8 +311,11 @@ bgp::AttributesRef Speaker::ExportFor(const Peer& peer, const ExportContext& con
   std::optional<bgp::RouteAttributes> a;
   if (auto n = networks_.find(prefix); n != networks_.end()) {
     a = ExportNetwork(n->second, context);
-  } else if (const bgp::LocRibEntry* e = rib_.Lookup(prefix)) {
-    a = ExportPath(e->best, prefix, context);
+  } else if (std::optional<bgp::Path> best = rib_.Best(prefix)) {
+    // Never back to the neighbor it came from (as BIRD and FRR do): an eBGP peer would drop it
+    // as a loop, an iBGP one would hold a copy of its own route.
+    if (best->neighbor == peer.address()) return nullptr;
+    a = ExportPath(*best, prefix, context);
   }
   if (!a) return nullptr;
   if (!peer.config().export_policy.Apply(prefix, &*a)) return nullptr;
@@ -342,10 +346,9 @@ void Speaker::FillAdjRibOut(Peer* peer) {
   for (const auto& [prefix, network] : networks_) {
     peer->SetExport(prefix, ExportFor(*peer, context, prefix));
   }
-  for (const auto& [prefix, entry] : rib_.loc_rib()) {
-    if (networks_.contains(prefix)) continue;
-    peer->SetExport(prefix, ExportFor(*peer, context, prefix));
-  }
+  rib_.ForEachRoute([&](const bgp::RibPrefix& prefix, const bgp::LocRibEntry&) {
+    if (!networks_.contains(prefix)) peer->SetExport(prefix, ExportFor(*peer, context, prefix));
+  });
 }
 
 }  // namespace strobe::bgpd

@@ -92,15 +92,15 @@ absl::flat_hash_map<net::IpAddress, uint64_t> PrefixesInstalled(const Speaker& s
   const FibSink* fib = speaker.fib();
   if (fib == nullptr) return installed;
   std::vector<net::IpAddress> seen;  // a neighbor counts once per prefix (ADD-PATH)
-  for (const auto& [prefix, entry] : speaker.rib().loc_rib()) {
-    if (!fib->Installed(prefix)) continue;
+  speaker.rib().ForEachRoute([&](const bgp::RibPrefix& prefix, const bgp::LocRibEntry& entry) {
+    if (!fib->Installed(prefix)) return;
     seen.clear();
     for (const bgp::Path& path : entry.multipath) {
       if (std::find(seen.begin(), seen.end(), path.neighbor) != seen.end()) continue;
       seen.push_back(path.neighbor);
       ++installed[path.neighbor];
     }
-  }
+  });
   return installed;
 }
 
@@ -119,11 +119,11 @@ json NeighborJson(const Speaker& speaker, const Peer& peer, int64_t now_ns,
       {"uptime_s", established ? (now_ns - peer.established_since_ns()) / kNs : 0},
       {"downtime_s",
        !established && peer.down_since_ns() > 0 ? (now_ns - peer.down_since_ns()) / kNs : 0},
-      {"prefixes_received", peer.adj_rib_in().received()},
-      {"prefixes_accepted", peer.adj_rib_in().accepted()},
+      {"prefixes_received", peer.rib_stats().received},
+      {"prefixes_accepted", peer.rib_stats().accepted},
       {"prefixes_installed", prefixes_installed},
-      {"paths_received", peer.adj_rib_in().paths()},
-      {"paths_stale", peer.adj_rib_in().stale()},
+      {"paths_received", peer.rib_stats().paths},
+      {"paths_stale", peer.rib_stats().stale},
       {"prefixes_advertised", peer.adj_rib_out().advertised()},
       {"last_notification_sent", NotificationJson(peer.last_notification_sent())},
       {"last_notification_received", NotificationJson(peer.last_notification_received())},
@@ -173,7 +173,7 @@ json SummaryJson(const Speaker& speaker, int64_t now_ns) {
         {"state", p->StateName()},
         {"peer_uptime", Duration(uptime_s)},
         {"peer_uptime_s", uptime_s},
-        {"pfx_rcd", p->adj_rib_in().accepted()},
+        {"pfx_rcd", p->rib_stats().accepted},
         {"pfx_snt", p->adj_rib_out().advertised()},
         {"msg_rcvd", p->messages_in().total()},
         {"msg_sent", p->messages_out().total()},
@@ -184,7 +184,7 @@ json SummaryJson(const Speaker& speaker, int64_t now_ns) {
   }
   return {{"router_id", speaker.config().bgp.router_id.ToString()},
           {"as", speaker.local_as()},
-          {"rib_count", speaker.rib().loc_rib().size()},
+          {"rib_count", speaker.rib().size()},
           {"local_networks", speaker.networks().size()},
           {"peers", peers},
           {"total_peers", speaker.Peers().size()},
@@ -197,7 +197,8 @@ json SummaryJson(const Speaker& speaker, int64_t now_ns) {
 json RoutesJson(const Speaker& speaker, const std::vector<bgp::RibPrefix>& only) {
   std::vector<bgp::RibPrefix> prefixes = only;
   if (prefixes.empty()) {
-    for (const auto& [p, e] : speaker.rib().loc_rib()) prefixes.push_back(p);
+    speaker.rib().ForEachRoute(
+        [&](const bgp::RibPrefix& p, const bgp::LocRibEntry&) { prefixes.push_back(p); });
     for (const auto& [p, n] : speaker.networks()) prefixes.push_back(p);
     std::sort(prefixes.begin(), prefixes.end());
     prefixes.erase(std::unique(prefixes.begin(), prefixes.end()), prefixes.end());
@@ -206,19 +207,19 @@ json RoutesJson(const Speaker& speaker, const std::vector<bgp::RibPrefix>& only)
   json out = json::array();
   for (const bgp::RibPrefix& prefix : prefixes) {
     json paths = json::array();
-    const bgp::LocRibEntry* entry = speaker.rib().Lookup(prefix);
+    const std::optional<bgp::LocRibEntry> entry = speaker.rib().Lookup(prefix);
     if (speaker.networks().contains(prefix)) {
       paths.push_back({{"next_hop", prefix.address.is_v4() ? "0.0.0.0" : "::"},
                        {"neighbor", "local"},
                        {"as_path", json::array()},
                        {"local_pref", bgp::kDefaultLocalPref},
                        {"med", nullptr},
-                       {"best", entry == nullptr},
+                       {"best", !entry.has_value()},
                        {"multipath", false},
                        {"origin", "igp"},
                        {"local", true}});
     }
-    if (entry != nullptr) {
+    if (entry) {
       for (const bgp::Path& p : speaker.rib().Candidates(prefix)) {
         const bool best = SamePath(p, entry->best);
         bool multipath = false;

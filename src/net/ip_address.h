@@ -5,7 +5,10 @@
 #include <sys/socket.h>
 
 #include <array>
+#include <bit>
+#include <compare>
 #include <cstdint>
+#include <cstring>
 #include <string>
 #include <string_view>
 
@@ -40,8 +43,16 @@ class IpAddress {
   socklen_t ToSockaddr(uint16_t port, sockaddr_storage* out) const;
   std::string ToString() const;
 
-  friend bool operator==(const IpAddress&, const IpAddress&) = default;
-  friend auto operator<=>(const IpAddress&, const IpAddress&) = default;
+  friend bool operator==(const IpAddress& a, const IpAddress& b) {
+    return a.family_ == b.family_ && a.Half(0) == b.Half(0) && a.Half(1) == b.Half(1);
+  }
+  // Family first (IPv4 before IPv6), then the address in network order. Two 8-byte compares,
+  // not a memcmp call: the RIB's decision and next-hop sets compare addresses per path.
+  friend std::strong_ordering operator<=>(const IpAddress& a, const IpAddress& b) {
+    if (a.family_ != b.family_) return a.family_ <=> b.family_;
+    if (a.Half(0) != b.Half(0)) return a.OrderedHalf(0) <=> b.OrderedHalf(0);
+    return a.OrderedHalf(1) <=> b.OrderedHalf(1);
+  }
 
   template <typename H>
   friend H AbslHashValue(H h, const IpAddress& a) {
@@ -49,6 +60,17 @@ class IpAddress {
   }
 
  private:
+  // Half `i` of the 16 bytes as loaded (for equality), and as a number in network order.
+  uint64_t Half(int i) const {
+    uint64_t v;
+    std::memcpy(&v, bytes_.data() + 8 * i, sizeof(v));
+    return v;
+  }
+  uint64_t OrderedHalf(int i) const {
+    if constexpr (std::endian::native == std::endian::little) return __builtin_bswap64(Half(i));
+    return Half(i);
+  }
+
   Family family_ = Family::kNone;
   std::array<uint8_t, 16> bytes_{};  // IPv4 uses the first 4 bytes.
 };

@@ -192,7 +192,7 @@ TEST_F(DecisionTest, PairTable) {
     Decision d1 = Decide(ab, options);
     EXPECT_EQ(d1.best, 0u);
     EXPECT_EQ(d1.step, row.step) << DecisionStepName(d1.step);
-    EXPECT_EQ(d1.multipath, std::vector<size_t>{0});
+    EXPECT_EQ(d1.multipath, (absl::InlinedVector<size_t, 8>{0}));
     std::vector<Path> ba = {worse, better};
     Decision d2 = Decide(ba, options);
     EXPECT_EQ(d2.best, 1u);
@@ -231,7 +231,7 @@ TEST_F(DecisionTest, EmptyAndSingle) {
   Decision single = Decide(one, {.max_paths = 4});
   EXPECT_EQ(single.best, 0u);
   EXPECT_EQ(single.step, DecisionStep::kOnlyPath);
-  EXPECT_EQ(single.multipath, std::vector<size_t>{0});
+  EXPECT_EQ(single.multipath, (absl::InlinedVector<size_t, 8>{0}));
 }
 
 // MED is not a total order; the RFC's whole-set elimination makes the result order independent.

@@ -12,7 +12,7 @@ namespace {
 
 net::IpAddress Ip(const std::string& text) { return *net::IpAddress::Parse(text); }
 RibPrefix Pfx(const std::string& text) { return *RibPrefix::Parse(text); }
-using Hops = std::vector<net::IpAddress>;
+using Hops = NextHopSet;
 
 class RibTest : public ::testing::Test {
  protected:
@@ -30,6 +30,13 @@ class RibTest : public ::testing::Test {
     p.ebgp = true;
     p.attributes = rib_.attribute_pool().Intern(std::move(a));
     return p;
+  }
+
+  std::optional<Path> AdjRibIn(const net::IpAddress& neighbor, const RibPrefix& prefix) {
+    return rib_.EffectivePath(rib_.AddSource(neighbor), prefix);
+  }
+  size_t AdjRibInSize(const net::IpAddress& neighbor) {
+    return rib_.stats(rib_.AddSource(neighbor)).received;
   }
 
   Rib rib_;
@@ -56,7 +63,7 @@ TEST_F(RibTest, AddReplaceWithdraw) {
   EXPECT_EQ(changes[0].prefix, vip);
   EXPECT_EQ(changes[0].old_next_hops, Hops{});
   EXPECT_EQ(changes[0].new_next_hops, Hops{Ip("10.0.0.1")});
-  ASSERT_NE(rib_.Lookup(vip), nullptr);
+  ASSERT_TRUE(rib_.Lookup(vip).has_value());
   EXPECT_EQ(rib_.Lookup(vip)->reason, DecisionStep::kOnlyPath);
 
   // A better path from another neighbor takes over.
@@ -77,8 +84,8 @@ TEST_F(RibTest, AddReplaceWithdraw) {
   ASSERT_EQ(changes.size(), 1u);
   EXPECT_EQ(changes[0].new_next_hops, Hops{Ip("10.0.0.1")});
   EXPECT_EQ(rib_.Lookup(vip)->reason, DecisionStep::kRouterId);  // 10.0.0.1 over 10.0.0.3.
-  ASSERT_NE(rib_.AdjRibIn(Ip("10.0.0.2"), vip), nullptr);
-  EXPECT_EQ(rib_.AdjRibIn(Ip("10.0.0.2"), vip)->attributes->local_pref, 50u);
+  ASSERT_TRUE(AdjRibIn(Ip("10.0.0.2"), vip).has_value());
+  EXPECT_EQ(AdjRibIn(Ip("10.0.0.2"), vip)->attributes->local_pref, 50u);
 
   // Withdrawing a non-best path, an unknown path, then the rest.
   // Withdrawing a non-best path changes nothing but the explanation.
@@ -94,9 +101,9 @@ TEST_F(RibTest, AddReplaceWithdraw) {
   ASSERT_EQ(changes.size(), 1u);
   EXPECT_EQ(changes[0].old_next_hops, Hops{Ip("10.0.0.2")});
   EXPECT_EQ(changes[0].new_next_hops, Hops{});
-  EXPECT_EQ(rib_.Lookup(vip), nullptr);
-  EXPECT_TRUE(rib_.loc_rib().empty());
-  EXPECT_EQ(rib_.AdjRibInSize(Ip("10.0.0.2")), 0u);
+  EXPECT_FALSE(rib_.Lookup(vip).has_value());
+  EXPECT_EQ(rib_.size(), 0u);
+  EXPECT_EQ(AdjRibInSize(Ip("10.0.0.2")), 0u);
 }
 
 TEST_F(RibTest, BestChangeWithSameNextHopIsReportedButNotFib) {
@@ -119,7 +126,7 @@ TEST_F(RibTest, WithdrawAllReturnsChangedPrefixesOnly) {
   rib_.Update(n2, Pfx("10.3.0.0/16"), MakePath("2001:db8::2", 65002, 1));
   // n2 is worse for 10.1.0.0/16.
   rib_.Update(n2, Pfx("10.1.0.0/16"), MakePath("2001:db8::2", 65002, 9));
-  EXPECT_EQ(rib_.AdjRibInSize(n1), 3u);
+  EXPECT_EQ(AdjRibInSize(n1), 3u);
 
   auto changes = rib_.WithdrawAll(n1);
   ASSERT_EQ(changes.size(), 2u);
@@ -128,8 +135,8 @@ TEST_F(RibTest, WithdrawAllReturnsChangedPrefixesOnly) {
   EXPECT_EQ(changes[0].new_next_hops, Hops{n2});
   EXPECT_EQ(changes[1].prefix, Pfx("2001:db8:1::/48"));
   EXPECT_EQ(changes[1].new_next_hops, Hops{});
-  EXPECT_EQ(rib_.AdjRibInSize(n1), 0u);
-  EXPECT_EQ(rib_.loc_rib().size(), 3u);
+  EXPECT_EQ(AdjRibInSize(n1), 0u);
+  EXPECT_EQ(rib_.size(), 3u);
   EXPECT_TRUE(rib_.WithdrawAll(n1).empty());
 }
 
@@ -146,8 +153,8 @@ TEST_F(RibMultipathTest, EcmpSetGrowsAndShrinks) {
     ASSERT_EQ(changes.size(), 1u);
     EXPECT_EQ(changes[0].new_next_hops.size(), static_cast<size_t>(5 - i));
   }
-  const LocRibEntry* entry = rib_.Lookup(vip);
-  ASSERT_NE(entry, nullptr);
+  std::optional<LocRibEntry> entry = rib_.Lookup(vip);
+  ASSERT_TRUE(entry.has_value());
   EXPECT_EQ(entry->best.neighbor, Ip("10.0.0.1"));
   ASSERT_EQ(entry->multipath.size(), 4u);
   EXPECT_EQ(entry->multipath[0].neighbor, Ip("10.0.0.1"));
@@ -179,14 +186,17 @@ TEST_F(RibTest, InterningSharesOneObjectAcrossPrefixesAndFreesIt) {
       rib_.Update(n1, p, std::move(copy));
     }
   }
-  EXPECT_EQ(rib_.loc_rib().size(), static_cast<size_t>(kPrefixes));
+  EXPECT_EQ(rib_.size(), static_cast<size_t>(kPrefixes));
   EXPECT_EQ(rib_.attribute_pool().size(), 1u);
-  const RouteAttributes* shared = rib_.loc_rib().begin()->second.best.attributes.get();
-  for (const auto& [prefix, entry] : rib_.loc_rib()) {
-    ASSERT_EQ(entry.best.attributes.get(), shared);
+  {
+    const std::optional<Path> first = rib_.Best(Pfx("10.0.0.0/24"));
+    ASSERT_TRUE(first.has_value());
+    rib_.ForEachRoute([&](const RibPrefix&, const LocRibEntry& entry) {
+      ASSERT_EQ(entry.best.attributes.get(), first->attributes.get());
+    });
+    // One reference per prefix (the Loc-RIB is flags on the candidate, not a copy), + `first`.
+    EXPECT_EQ(first->attributes.use_count(), kPrefixes + 1);
   }
-  // Loc-RIB best + ECMP copy + Adj-RIB-In per prefix.
-  EXPECT_EQ(rib_.loc_rib().begin()->second.best.attributes.use_count(), 3 * kPrefixes);
 
   // A different attribute set is a second object.
   rib_.Update(Ip("10.0.0.2"), Pfx("10.200.0.0/16"), MakePath("10.0.0.2", 65002, 2));
