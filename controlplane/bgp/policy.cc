@@ -190,6 +190,21 @@ PolicyVerdict Policy::Evaluate(const RibPrefix& prefix, RouteAttributes* attribu
 
 // ---- PolicyChain ----
 
+bool Policy::RejectsAll() const {
+  if (default_accept_) return false;
+  for (const Term& t : terms_) {
+    if (t.action == config::PolicyAction::kAccept) return false;  // kNext decides nothing
+  }
+  return true;
+}
+
+bool PolicyChain::RejectsAll() const {
+  for (const std::shared_ptr<const Policy>& policy : policies_) {
+    if (policy->RejectsAll()) return true;
+  }
+  return false;
+}
+
 PolicyVerdict PolicyChain::Evaluate(const RibPrefix& prefix, RouteAttributes* attributes) const {
   PolicyVerdict verdict;
   for (const std::shared_ptr<const Policy>& policy : policies_) {

@@ -64,6 +64,9 @@ class Policy {
   PolicyVerdict Evaluate(const RibPrefix& prefix, RouteAttributes* attributes) const;
 
   const std::string& name() const { return name_; }
+  // No route can pass: every term and the default reject (an "export nothing" policy), so the
+  // caller may skip building the attributes.
+  bool RejectsAll() const;
   // The name of term `index`, or "" when it has none.
   std::string_view term_name(int index) const;
   size_t term_count() const { return terms_.size(); }
@@ -110,6 +113,8 @@ class PolicyChain {
 
   bool empty() const { return policies_.empty(); }
   size_t size() const { return policies_.size(); }
+  // Some policy of the chain rejects every route.
+  bool RejectsAll() const;
 
  private:
   std::vector<std::shared_ptr<const Policy>> policies_;

@@ -228,7 +228,11 @@ void Rib::Select(const RibPrefix& prefix, Node& node, const Snapshot& before,
   if (after == before) return;
   if (before.empty()) ++routes_;
   if (after.empty()) --routes_;
-  changes->push_back({prefix, NextHopsOf(before), NextHopsOf(after)});
+  std::optional<Path> best;
+  for (const Candidate& c : node.candidates) {
+    if (c.flags & kBest) best = PathOf(c);
+  }
+  changes->push_back({prefix, NextHopsOf(before), NextHopsOf(after), std::move(best)});
 }
 
 // ---- writes ----
@@ -244,10 +248,25 @@ void Rib::AnnounceIn(Table& table, typename Table::key_type key, const RibPrefix
   }
   Node& node = entry->value;
   auto& cands = node.candidates;
+  Source& s = sources_[source];
+  if (cands.empty()) {
+    // A new prefix (a table arriving): the only path, selected when accepted.
+    ++s.stats.received;
+    ++s.stats.paths;
+    const RouteAttributes* accepted = attributes.get();
+    cands.push_back(Candidate{std::move(attributes), path_id, source, 0});
+    if (accepted != nullptr) {
+      Account(source, nullptr, accepted);
+      cands[0].flags = kSelectedFlags;
+      node.reason = DecisionStep::kOnlyPath;
+      ++routes_;
+      changes->push_back({prefix, {}, {accepted->next_hop}, PathOf(cands[0])});
+    }
+    return;
+  }
   const Snapshot before = Selection(node);
   const Candidate* old_effective = EffectiveOf(node, source);
   const RouteAttributes* old_attributes = old_effective ? old_effective->attributes.get() : nullptr;
-  Source& s = sources_[source];
   auto it =
       std::lower_bound(cands.begin(), cands.end(), std::make_pair(source, path_id),
                        [](const Candidate& c, const std::pair<SourceId, uint32_t>& k) {

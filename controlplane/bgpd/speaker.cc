@@ -256,7 +256,7 @@ void Speaker::OnBfdEvent(const ipc::BfdPeerEvent& event) {
 void Speaker::ApplyRibChanges(const std::vector<bgp::RibChange>& changes) {
   if (changes.empty()) return;
   fib_->Apply(changes);
-  for (const bgp::RibChange& c : changes) MarkDirty(c.prefix);
+  for (const bgp::RibChange& c : changes) MarkDirty({c.prefix, true, c.best});
 }
 
 void Speaker::NextHopsDown(const Peer& peer, int64_t event_ns) {
@@ -284,8 +284,10 @@ void Speaker::OnEndOfRib() {
   fib_->InitialTableComplete();
 }
 
-void Speaker::MarkDirty(const bgp::RibPrefix& prefix) {
-  dirty_.insert(prefix);
+void Speaker::MarkDirty(const bgp::RibPrefix& prefix) { MarkDirty(Dirty{prefix, false, {}}); }
+
+void Speaker::MarkDirty(Dirty dirty) {
+  dirty_.push_back(std::move(dirty));
   if (flush_scheduled_) return;
   flush_scheduled_ = true;
   loop_->Defer([this] { FlushExports(); });
@@ -306,16 +308,31 @@ ExportContext Speaker::ContextFor(const Peer& peer) const {
 
 bgp::AttributesRef Speaker::ExportFor(const Peer& peer, const ExportContext& context,
                                       const bgp::RibPrefix& prefix) {
-  const bgp::AfiSafi family = prefix.address.is_v4() ? bgp::kIpv4Unicast : bgp::kIpv6Unicast;
-  if (!peer.negotiated().Has(family)) return nullptr;
-  std::optional<bgp::RouteAttributes> a;
+  return ExportFrom(peer, context, prefix, SourceOf(prefix));
+}
+
+Speaker::ExportSource Speaker::SourceOf(const bgp::RibPrefix& prefix) const {
+  ExportSource source;
   if (auto n = networks_.find(prefix); n != networks_.end()) {
-    a = ExportNetwork(n->second, context);
-  } else if (std::optional<bgp::Path> best = rib_.Best(prefix)) {
+    source.network = &n->second;
+  } else {
+    source.best = rib_.Best(prefix);
+  }
+  return source;
+}
+
+bgp::AttributesRef Speaker::ExportFrom(const Peer& peer, const ExportContext& context,
+                                       const bgp::RibPrefix& prefix, const ExportSource& source) {
+  const bgp::AfiSafi family = prefix.address.is_v4() ? bgp::kIpv4Unicast : bgp::kIpv6Unicast;
+  if (!peer.negotiated().Has(family) || peer.config().export_policy.RejectsAll()) return nullptr;
+  std::optional<bgp::RouteAttributes> a;
+  if (source.network != nullptr) {
+    a = ExportNetwork(*source.network, context);
+  } else if (source.best) {
     // Never back to the neighbor it came from (as BIRD and FRR do): an eBGP peer would drop it
     // as a loop, an iBGP one would hold a copy of its own route.
-    if (best->neighbor == peer.address()) return nullptr;
-    a = ExportPath(*best, prefix, context);
+    if (source.best->neighbor == peer.address()) return nullptr;
+    a = ExportPath(*source.best, prefix, context);
   }
   if (!a) return nullptr;
   if (!peer.config().export_policy.Apply(prefix, &*a)) return nullptr;
@@ -325,29 +342,48 @@ bgp::AttributesRef Speaker::ExportFor(const Peer& peer, const ExportContext& con
 void Speaker::FlushExports() {
   flush_scheduled_ = false;
   if (dirty_.empty()) return;
-  std::vector<bgp::RibPrefix> dirty(dirty_.begin(), dirty_.end());
-  dirty_.clear();
-  std::sort(dirty.begin(), dirty.end());
+  std::vector<Dirty> dirty;
+  dirty.swap(dirty_);
   std::vector<Peer*> peers;
-  for (auto& [a, p] : peers_) peers.push_back(p.get());
-  for (auto& [a, p] : dynamic_peers_) peers.push_back(p.get());
-  for (Peer* peer : peers) {
-    if (!peer->established()) continue;
-    const ExportContext context = ContextFor(*peer);
-    for (const bgp::RibPrefix& prefix : dirty) {
-      peer->SetExport(prefix, ExportFor(*peer, context, prefix));
+  std::vector<ExportContext> contexts;
+  for (auto* table : {&peers_, &dynamic_peers_}) {
+    for (auto& [a, p] : *table) {
+      if (!p->established()) continue;
+      peers.push_back(p.get());
+      contexts.push_back(ContextFor(*p));
     }
-    peer->FlushUpdates();
   }
+  if (peers.empty()) return;  // an Established peer starts from the whole Loc-RIB anyway
+  // Prefix order; of several marks of one prefix the last (the latest state) counts.
+  std::stable_sort(dirty.begin(), dirty.end(),
+                   [](const Dirty& a, const Dirty& b) { return a.prefix < b.prefix; });
+  for (size_t d = 0; d < dirty.size(); ++d) {
+    if (d + 1 < dirty.size() && dirty[d + 1].prefix == dirty[d].prefix) continue;
+    const bgp::RibPrefix& prefix = dirty[d].prefix;
+    // At most one Loc-RIB lookup per prefix (none after a RIB change), whatever the peers.
+    ExportSource source;
+    if (!dirty[d].resolved) {
+      source = SourceOf(prefix);
+    } else if (auto n = networks_.find(prefix); n != networks_.end()) {
+      source.network = &n->second;
+    } else {
+      source.best = std::move(dirty[d].best);
+    }
+    for (size_t i = 0; i < peers.size(); ++i) {
+      peers[i]->SetExport(prefix, ExportFrom(*peers[i], contexts[i], prefix, source));
+    }
+  }
+  for (Peer* peer : peers) peer->FlushUpdates();
 }
 
 void Speaker::FillAdjRibOut(Peer* peer) {
   const ExportContext context = ContextFor(*peer);
   for (const auto& [prefix, network] : networks_) {
-    peer->SetExport(prefix, ExportFor(*peer, context, prefix));
+    peer->SetExport(prefix, ExportFrom(*peer, context, prefix, {.network = &network}));
   }
-  rib_.ForEachRoute([&](const bgp::RibPrefix& prefix, const bgp::LocRibEntry&) {
-    if (!networks_.contains(prefix)) peer->SetExport(prefix, ExportFor(*peer, context, prefix));
+  rib_.ForEachRoute([&](const bgp::RibPrefix& prefix, const bgp::LocRibEntry& entry) {
+    if (networks_.contains(prefix)) return;
+    peer->SetExport(prefix, ExportFrom(*peer, context, prefix, {.best = entry.best}));
   });
 }
 

@@ -143,11 +143,26 @@ class Speaker {
   void OnAccept(int fd);
   void OnBfdEvent(const ipc::BfdPeerEvent& event);
   Peer* FindPeer(const net::IpAddress& address) const;
+  struct Dirty {
+    bgp::RibPrefix prefix;
+    bool resolved = false;  // `best` is the Loc-RIB's (from the change); else look it up
+    std::optional<bgp::Path> best;
+  };
+  // The prefix's export may have changed; `best` when the caller knows the new Loc-RIB best.
   void MarkDirty(const bgp::RibPrefix& prefix);
+  void MarkDirty(Dirty dirty);
   void FlushExports();
   ExportContext ContextFor(const Peer& peer) const;
   bgp::AttributesRef ExportFor(const Peer& peer, const ExportContext& context,
                                const bgp::RibPrefix& prefix);
+  // What a prefix's export starts from: a local network, or the Loc-RIB best path, or neither.
+  struct ExportSource {
+    const LocalNetwork* network = nullptr;
+    std::optional<bgp::Path> best;
+  };
+  ExportSource SourceOf(const bgp::RibPrefix& prefix) const;
+  bgp::AttributesRef ExportFrom(const Peer& peer, const ExportContext& context,
+                                const bgp::RibPrefix& prefix, const ExportSource& source);
 
   EventLoop* loop_;
   config::Config config_;
@@ -162,7 +177,9 @@ class Speaker {
   absl::btree_map<net::IpAddress, std::unique_ptr<Peer>> peers_;          // configured
   absl::btree_map<net::IpAddress, std::unique_ptr<Peer>> dynamic_peers_;  // from listen ranges
   std::unique_ptr<BfdLink> bfd_;
-  absl::flat_hash_set<bgp::RibPrefix> dirty_;
+  // Prefixes whose export may have changed since the last flush, with repeats (sorted and
+  // deduplicated at the flush: cheaper than a set for a full table arriving).
+  std::vector<Dirty> dirty_;
   bool flush_scheduled_ = false;
   bool initial_table_complete_ = false;
   bool started_ = false;

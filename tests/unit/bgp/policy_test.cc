@@ -430,6 +430,16 @@ TEST(PolicyActionTest, NextContinuesWithTheModifiedAttributes) {
   EXPECT_EQ(v.ToString(), "accepted by tagging term 1 (hosts)");
 }
 
+TEST(PolicyActionTest, RejectsAllOnlyWhenNoTermNorDefaultAccepts) {
+  EXPECT_TRUE(Compile({.name = "nothing", .default_action = PolicyAction::kReject}).RejectsAll());
+  EXPECT_FALSE(Compile({.name = "all", .default_action = PolicyAction::kAccept}).RejectsAll());
+  EXPECT_FALSE(Compile(Tagging(PolicyAction::kReject)).RejectsAll());  // term "hosts" accepts
+  config::PolicyConfig c{.name = "p", .default_action = PolicyAction::kReject};
+  c.terms.push_back({.add_communities = {C("64512:1")}, .action = PolicyAction::kNext});
+  c.terms.push_back({.prefixes = {M("198.19.255.0/24 le 32")}, .action = PolicyAction::kReject});
+  EXPECT_TRUE(Compile(c).RejectsAll());
+}
+
 TEST(PolicyActionTest, RejectStops) {
   const Policy policy = Compile(Tagging(PolicyAction::kAccept));
   RouteAttributes attrs = Attrs();
