@@ -228,11 +228,7 @@ void Rib::Select(const RibPrefix& prefix, Node& node, const Snapshot& before,
   if (after == before) return;
   if (before.empty()) ++routes_;
   if (after.empty()) --routes_;
-  std::optional<Path> best;
-  for (const Candidate& c : node.candidates) {
-    if (c.flags & kBest) best = PathOf(c);
-  }
-  changes->push_back({prefix, NextHopsOf(before), NextHopsOf(after), std::move(best)});
+  changes->push_back({prefix, NextHopsOf(before), NextHopsOf(after)});
 }
 
 // ---- writes ----
@@ -260,7 +256,7 @@ void Rib::AnnounceIn(Table& table, typename Table::key_type key, const RibPrefix
       cands[0].flags = kSelectedFlags;
       node.reason = DecisionStep::kOnlyPath;
       ++routes_;
-      changes->push_back({prefix, {}, {accepted->next_hop}, PathOf(cands[0])});
+      changes->push_back({prefix, {}, {accepted->next_hop}});
     }
     return;
   }

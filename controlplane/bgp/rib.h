@@ -77,8 +77,6 @@ struct RibChange {
   RibPrefix prefix;
   NextHopSet old_next_hops;
   NextHopSet new_next_hops;
-  // The best path after the change (nullopt: no route), so that export needs no lookup.
-  std::optional<Path> best;
   bool FibChanged() const { return old_next_hops != new_next_hops; }
 };
 

@@ -256,7 +256,7 @@ void Speaker::OnBfdEvent(const ipc::BfdPeerEvent& event) {
 void Speaker::ApplyRibChanges(const std::vector<bgp::RibChange>& changes) {
   if (changes.empty()) return;
   fib_->Apply(changes);
-  for (const bgp::RibChange& c : changes) MarkDirty({c.prefix, true, c.best});
+  for (const bgp::RibChange& c : changes) MarkDirty(c.prefix);
 }
 
 void Speaker::NextHopsDown(const Peer& peer, int64_t event_ns) {
@@ -284,10 +284,8 @@ void Speaker::OnEndOfRib() {
   fib_->InitialTableComplete();
 }
 
-void Speaker::MarkDirty(const bgp::RibPrefix& prefix) { MarkDirty(Dirty{prefix, false, {}}); }
-
-void Speaker::MarkDirty(Dirty dirty) {
-  dirty_.push_back(std::move(dirty));
+void Speaker::MarkDirty(const bgp::RibPrefix& prefix) {
+  dirty_.push_back(prefix);
   if (flush_scheduled_) return;
   flush_scheduled_ = true;
   loop_->Defer([this] { FlushExports(); });
@@ -342,33 +340,24 @@ bgp::AttributesRef Speaker::ExportFrom(const Peer& peer, const ExportContext& co
 void Speaker::FlushExports() {
   flush_scheduled_ = false;
   if (dirty_.empty()) return;
-  std::vector<Dirty> dirty;
+  std::vector<bgp::RibPrefix> dirty;
   dirty.swap(dirty_);
+  // Only peers that can take a route: Established, and not behind an export-nothing policy (an
+  // Established peer starts from the whole Loc-RIB anyway, FillAdjRibOut).
   std::vector<Peer*> peers;
   std::vector<ExportContext> contexts;
   for (auto* table : {&peers_, &dynamic_peers_}) {
     for (auto& [a, p] : *table) {
-      if (!p->established()) continue;
+      if (!p->established() || p->config().export_policy.RejectsAll()) continue;
       peers.push_back(p.get());
       contexts.push_back(ContextFor(*p));
     }
   }
-  if (peers.empty()) return;  // an Established peer starts from the whole Loc-RIB anyway
-  // Prefix order; of several marks of one prefix the last (the latest state) counts.
-  std::stable_sort(dirty.begin(), dirty.end(),
-                   [](const Dirty& a, const Dirty& b) { return a.prefix < b.prefix; });
-  for (size_t d = 0; d < dirty.size(); ++d) {
-    if (d + 1 < dirty.size() && dirty[d + 1].prefix == dirty[d].prefix) continue;
-    const bgp::RibPrefix& prefix = dirty[d].prefix;
-    // At most one Loc-RIB lookup per prefix (none after a RIB change), whatever the peers.
-    ExportSource source;
-    if (!dirty[d].resolved) {
-      source = SourceOf(prefix);
-    } else if (auto n = networks_.find(prefix); n != networks_.end()) {
-      source.network = &n->second;
-    } else {
-      source.best = std::move(dirty[d].best);
-    }
+  if (peers.empty()) return;
+  std::sort(dirty.begin(), dirty.end());
+  dirty.erase(std::unique(dirty.begin(), dirty.end()), dirty.end());
+  for (const bgp::RibPrefix& prefix : dirty) {
+    const ExportSource source = SourceOf(prefix);  // one lookup, whatever the number of peers
     for (size_t i = 0; i < peers.size(); ++i) {
       peers[i]->SetExport(prefix, ExportFrom(*peers[i], contexts[i], prefix, source));
     }

@@ -143,14 +143,8 @@ class Speaker {
   void OnAccept(int fd);
   void OnBfdEvent(const ipc::BfdPeerEvent& event);
   Peer* FindPeer(const net::IpAddress& address) const;
-  struct Dirty {
-    bgp::RibPrefix prefix;
-    bool resolved = false;  // `best` is the Loc-RIB's (from the change); else look it up
-    std::optional<bgp::Path> best;
-  };
-  // The prefix's export may have changed; `best` when the caller knows the new Loc-RIB best.
+  // The prefix's export may have changed (a Loc-RIB change, a local network).
   void MarkDirty(const bgp::RibPrefix& prefix);
-  void MarkDirty(Dirty dirty);
   void FlushExports();
   ExportContext ContextFor(const Peer& peer) const;
   bgp::AttributesRef ExportFor(const Peer& peer, const ExportContext& context,
@@ -179,7 +173,7 @@ class Speaker {
   std::unique_ptr<BfdLink> bfd_;
   // Prefixes whose export may have changed since the last flush, with repeats (sorted and
   // deduplicated at the flush: cheaper than a set for a full table arriving).
-  std::vector<Dirty> dirty_;
+  std::vector<bgp::RibPrefix> dirty_;
   bool flush_scheduled_ = false;
   bool initial_table_complete_ = false;
   bool started_ = false;
