@@ -158,7 +158,7 @@ Rib::Snapshot Rib::Selection(const Node& node) const {
   Snapshot s;
   for (const Candidate& c : node.candidates) {
     if (c.flags & kSelectedFlags) {
-      s.push_back({c.attributes, c.source, static_cast<uint8_t>(c.flags & kSelectedFlags)});
+      s.push_back({c.attributes.get(), c.source, static_cast<uint8_t>(c.flags & kSelectedFlags)});
     }
   }
   return s;
@@ -217,9 +217,18 @@ void Rib::Select(const RibPrefix& prefix, Node& node, const Snapshot& before,
     effective[0]->flags |= kSelectedFlags;
     node.reason = DecisionStep::kOnlyPath;
   } else {
+    // The attributes move into the Paths and back (no reference count traffic); nothing reads
+    // the candidates meanwhile.
     absl::InlinedVector<Path, 4> paths;
-    for (const Candidate* c : effective) paths.push_back(PathOf(*c));
+    for (Candidate* c : effective) {
+      const Source& src = sources_[c->source];
+      paths.push_back(
+          Path{src.neighbor, src.router_id, src.neighbor_as, src.ebgp, std::move(c->attributes)});
+    }
     const Decision decision = Decide(paths, options_);
+    for (size_t i = 0; i < effective.size(); ++i) {
+      effective[i]->attributes = std::move(paths[i].attributes);
+    }
     effective[*decision.best]->flags |= kBest;
     for (size_t i : decision.multipath) effective[i]->flags |= kMultipath;
     node.reason = decision.step;
@@ -263,6 +272,7 @@ void Rib::AnnounceIn(Table& table, typename Table::key_type key, const RibPrefix
   const Snapshot before = Selection(node);
   const Candidate* old_effective = EffectiveOf(node, source);
   const RouteAttributes* old_attributes = old_effective ? old_effective->attributes.get() : nullptr;
+  AttributesRef replaced;  // alive until `before` has been compared
   auto it =
       std::lower_bound(cands.begin(), cands.end(), std::make_pair(source, path_id),
                        [](const Candidate& c, const std::pair<SourceId, uint32_t>& k) {
@@ -271,7 +281,7 @@ void Rib::AnnounceIn(Table& table, typename Table::key_type key, const RibPrefix
   if (it != cands.end() && it->source == source && it->path_id == path_id) {
     if (it->flags & kStale) --s.stats.stale;
     it->flags &= ~kStale;
-    it->attributes = std::move(attributes);
+    replaced = std::exchange(it->attributes, std::move(attributes));
   } else {
     const bool first_of_source = (it == cands.end() || it->source != source) &&
                                  (it == cands.begin() || std::prev(it)->source != source);
@@ -301,6 +311,7 @@ void Rib::WithdrawIn(Table& table, typename Table::key_type key, const RibPrefix
   Source& s = sources_[source];
   --s.stats.paths;
   if (it->flags & kStale) --s.stats.stale;
+  const AttributesRef removed = std::move(it->attributes);  // alive until `before` is compared
   cands.erase(it);
   const Candidate* new_effective = EffectiveOf(node, source);
   if (std::none_of(cands.begin(), cands.end(),
@@ -327,10 +338,12 @@ size_t Rib::RemoveWhere(Table& table, SourceId source, Pick pick, std::vector<Ri
     const Snapshot before = Selection(node);
     const Candidate* old_effective = EffectiveOf(node, source);
     const AttributesRef old_attributes = old_effective ? old_effective->attributes : nullptr;
-    for (const Candidate& c : cands) {
+    absl::InlinedVector<AttributesRef, 2> removed;  // alive until `before` is compared
+    for (Candidate& c : cands) {
       if (c.source != source || !pick(c)) continue;
       --s.stats.paths;
       if (c.flags & kStale) --s.stats.stale;
+      removed.push_back(c.attributes);
     }
     cands.erase(std::remove_if(cands.begin(), cands.end(),
                                [&](const Candidate& c) { return c.source == source && pick(c); }),

@@ -175,8 +175,9 @@ class Rib {
     DecisionStep reason = DecisionStep::kNone;
   };
   // A selected candidate before a change, to compare with after it.
+  // Raw: a write keeps the attributes it replaces or removes alive until it has compared.
   struct Selected {
-    AttributesRef attributes;
+    const RouteAttributes* attributes;
     SourceId source;
     uint8_t flags;
     bool operator==(const Selected& o) const {
