@@ -166,8 +166,15 @@ class PrefixTable {
   static std::vector<E*> SortedOf(Table& table) {
     std::vector<E*> out;
     out.reserve(table.size());
-    table.ForEach([&](E& e) { out.push_back(&e); });
-    std::sort(out.begin(), out.end(), [](const E* a, const E* b) { return a->key < b->key; });
+    if constexpr (kPacked) {
+      // The index words sort as their keys (the key is in the high bits): no arena reads.
+      std::vector<uint64_t> words(table.index_.begin(), table.index_.end());
+      std::sort(words.begin(), words.end());
+      for (uint64_t w : words) out.push_back(&table.At(SlotOf(w)));
+    } else {
+      table.ForEach([&](E& e) { out.push_back(&e); });
+      std::sort(out.begin(), out.end(), [](const E* a, const E* b) { return a->key < b->key; });
+    }
     return out;
   }
 
