@@ -180,13 +180,7 @@ void Rib::Account(SourceId source, const RouteAttributes* before, const RouteAtt
 
 Path Rib::PathOf(const Candidate& c) const {
   const Source& s = sources_[c.source];
-  Path p;
-  p.neighbor = s.neighbor;
-  p.router_id = s.router_id;
-  p.neighbor_as = s.neighbor_as;
-  p.ebgp = s.ebgp;
-  p.attributes = c.attributes;
-  return p;
+  return Path{s.neighbor, s.router_id, s.neighbor_as, s.ebgp, c.attributes};
 }
 
 NextHopSet Rib::NextHopsOf(const Snapshot& selection) {

@@ -99,8 +99,10 @@ class Rib {
 
   // ---- sources ----
 
-  // The source of `neighbor`'s paths, created on first use. At most 65,535 sources at a time.
+  // The source of `neighbor`'s paths, created on first use; a new one needs HasFreeSource().
   SourceId AddSource(const net::IpAddress& neighbor);
+  // Fewer than 65,536 sources exist (a removed source's id is reused).
+  bool HasFreeSource() const { return source_ids_.size() < 65536; }
   // The session facts the decision process uses (RFC 4271 §9.1.2.2 d-f); set when the session is
   // established. Paths kept stale across a restart take the new session's facts.
   void SetSourceSession(SourceId source, uint32_t router_id, uint32_t neighbor_as, bool ebgp);

@@ -212,6 +212,12 @@ void Speaker::OnAccept(int fd) {
       close(fd);
       return;
     }
+    if (!rib_.HasFreeSource()) {
+      STROBE_LOG(kWarning, "connection from %s refused: 65,535 neighbors exist already",
+                 remote.ToString());
+      close(fd);
+      return;
+    }
     absl::StatusOr<PeerConfig> pc = MakeDynamicPeerConfig(r, remote);
     if (!pc.ok()) {
       close(fd);

@@ -337,13 +337,32 @@ def main() -> int:
 
         samples: list[dict] = []
         discarded: list[str] = []
+        rebaseline = False  # after a discarded cycle the VIP may sit on a new group
+        quiet_since, last_dead = dataplane.log.stat().st_size, None  # Downs after this are stray
         attempt = 0
         while len(samples) < CYCLES:
             cycle, k = len(samples), attempt % NODES
             attempt += 1
             node, link, dead = nodes[k], links[k], links[k].v4_b
             route, _ = lab.wait_until(settled, 60, what=f"cycle {cycle + 1}: all settled")
-            check(route["nhid"] == nhid, f"the VIP moved to group {route['nhid']} (was {nhid})")
+            if route["nhid"] != nhid:
+                # Legitimate only when Downs nobody caused took every next hop at once since the
+                # last measurement (a discarded cycle, or a stall between cycles on this loaded
+                # machine): the route went and came back on a new group. Count it as a
+                # disturbance and measure on the new group.
+                stray = [d for d in strobe_downs(dataplane.log, quiet_since)
+                         if d["peer"] != last_dead]
+                check(rebaseline or stray,
+                      f"the VIP moved to group {route['nhid']} (was {nhid})")
+                if stray:
+                    discarded.append(f"between cycles: {stray}")
+                    check(len(discarded) <= MAX_DISCARDED,
+                          f"{len(discarded)} cycles disturbed by BFD Downs nobody caused: "
+                          f"{discarded}")
+                print(f"cycle {cycle + 1}: the VIP is on group {route['nhid']} now (was {nhid}) "
+                      f"after BFD Downs nobody caused: {stray or discarded[-1]}")
+                nhid = route["nhid"]
+            rebaseline = False
             failovers = bgpd.fib("summary")["counters"]["failovers"]
             log_off = dataplane.log.stat().st_size
             watch = FailoverWatch(mon, [VIP], dead)
@@ -369,6 +388,8 @@ def main() -> int:
                       f"{len(discarded)} cycles disturbed by BFD Downs nobody caused: "
                       f"{discarded}")
                 L.unsilence(node, link.if_b)
+                rebaseline = True
+                quiet_since, last_dead = dataplane.log.stat().st_size, dead
                 continue
             t_kernel = watch.last
             how = watch.how[VIP]
@@ -435,6 +456,7 @@ def main() -> int:
                   f"{sess['last_detection_latency_us'] / 1000:.2f} ms after the last packet; "
                   f"Strobe event_to_ack {lf['event_to_ack_us'] / 1000:.3f} ms")
 
+            quiet_since, last_dead = dataplane.log.stat().st_size, dead
             L.unsilence(node, link.if_b)
             lab.wait_until(settled, 60, what=f"cycle {cycle + 1}: {dead} back in the group")
 
