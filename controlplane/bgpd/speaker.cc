@@ -310,11 +310,6 @@ ExportContext Speaker::ContextFor(const Peer& peer) const {
   return c;
 }
 
-bgp::AttributesRef Speaker::ExportFor(const Peer& peer, const ExportContext& context,
-                                      const bgp::RibPrefix& prefix) {
-  return ExportFrom(peer, context, prefix, SourceOf(prefix));
-}
-
 Speaker::ExportSource Speaker::SourceOf(const bgp::RibPrefix& prefix) const {
   ExportSource source;
   if (auto n = networks_.find(prefix); n != networks_.end()) {

@@ -147,14 +147,13 @@ class Speaker {
   void MarkDirty(const bgp::RibPrefix& prefix);
   void FlushExports();
   ExportContext ContextFor(const Peer& peer) const;
-  bgp::AttributesRef ExportFor(const Peer& peer, const ExportContext& context,
-                               const bgp::RibPrefix& prefix);
   // What a prefix's export starts from: a local network, or the Loc-RIB best path, or neither.
   struct ExportSource {
     const LocalNetwork* network = nullptr;
     std::optional<bgp::Path> best;
   };
   ExportSource SourceOf(const bgp::RibPrefix& prefix) const;
+  // What goes to `peer` for `prefix` (null: nothing, a withdrawal if something was sent).
   bgp::AttributesRef ExportFrom(const Peer& peer, const ExportContext& context,
                                 const bgp::RibPrefix& prefix, const ExportSource& source);
 
