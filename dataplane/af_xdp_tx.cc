@@ -55,6 +55,7 @@ absl::Status AfXdpTx::Init(const Options& o) {
   }
   const unsigned ifindex = if_nametoindex(o.ifname.c_str());
   if (ifindex == 0) return Errno(absl::StrCat("if_nametoindex(", o.ifname, ")"));
+  ifindex_ = static_cast<int>(ifindex);
   frame_count_ = o.frame_count;
   frame_size_ = o.frame_size;
 

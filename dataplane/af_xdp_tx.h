@@ -24,10 +24,11 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "dataplane/frame_tx.h"
 
 namespace strobe::dataplane {
 
-class AfXdpTx {
+class AfXdpTx final : public FrameTx {
  public:
   struct Options {
     std::string ifname;
@@ -48,17 +49,17 @@ class AfXdpTx {
   };
 
   static absl::StatusOr<std::unique_ptr<AfXdpTx>> Open(const Options& options);
-  ~AfXdpTx();
+  ~AfXdpTx() override;
   AfXdpTx(const AfXdpTx&) = delete;
   AfXdpTx& operator=(const AfXdpTx&) = delete;
 
   // Copies `frame` into a free UMEM frame and puts a descriptor on the TX ring (not yet
   // published). False when there is no free frame or no ring slot, or the frame is too long.
-  bool Queue(std::span<const uint8_t> frame);
+  bool Queue(std::span<const uint8_t> frame) override;
 
   // Publishes the queued descriptors, kicks the kernel if needed and reaps completions. Returns
   // the number of frames completed (returned to the free stack) by this call.
-  int Flush();
+  int Flush() override;
 
   // Frames handed to the kernel and not yet completed, or queued and not yet published.
   uint32_t in_flight() const { return frame_count_ - static_cast<uint32_t>(free_.size()); }
@@ -67,6 +68,7 @@ class AfXdpTx {
   // Whether bind() insisted on a fill ring although no frame is ever received.
   bool fill_ring_required() const { return fill_ring_required_; }
   int fd() const { return fd_; }
+  int ifindex() const { return ifindex_; }
 
  private:
   struct Ring {
@@ -88,6 +90,7 @@ class AfXdpTx {
   int Reap();
 
   int fd_ = -1;
+  int ifindex_ = 0;
   uint8_t* umem_ = nullptr;
   size_t umem_len_ = 0;
   uint32_t frame_count_ = 0;

@@ -11,6 +11,7 @@
 
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
+#include "dataplane/dpdk/dpdk_eal.h"
 #include "dataplane/socket_io.h"
 #include "src/bfd/rx_checks.h"
 #include "src/common/clock.h"
@@ -42,10 +43,6 @@ std::vector<SessionSpec> ConfiguredSessions(const config::Config& config) {
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<Dataplane>> Dataplane::Create(const config::Config& config) {
-  if (config.dataplane.backend != "socket" && config.dataplane.backend != "xdp") {
-    return absl::UnimplementedError(
-        absl::StrCat("backend \"", config.dataplane.backend, "\" is not available in this build"));
-  }
   const int worker_count = static_cast<int>(config.dataplane.workers.size());
   std::unique_ptr<Dataplane> dp(new Dataplane());
   dp->backend_ = config.dataplane.backend;
@@ -84,6 +81,11 @@ absl::StatusOr<std::unique_ptr<Dataplane>> Dataplane::Create(const config::Confi
     }
   }
 
+  if (config.dataplane.backend == "dpdk") {
+    dp->config_ = config;  // its errors name the file
+    if (absl::Status s = dp->OpenDpdk(config.dataplane.dpdk); !s.ok()) return s;
+  }
+
   // Each session lives on the worker its key hashes to, as the control plane will compute too.
   for (const SessionSpec& spec : ConfiguredSessions(config)) {
     absl::StatusOr<uint32_t> id =
@@ -99,6 +101,15 @@ absl::StatusOr<std::unique_ptr<Dataplane>> Dataplane::Create(const config::Confi
                                      {AF_INET6, STROBE_BFD_PORT_MULTIHOP}}) {
     absl::StatusOr<int> fd = OpenListener(family, static_cast<uint16_t>(port));
     if (!fd.ok()) return fd.status();
+    // The dpdk backend's links: a vdev on a kernel link (net_af_packet) leaves the kernel a copy
+    // of every frame, and the port's queue already delivered the BFD ones. The listeners serve
+    // the other interfaces and hold the ports, so the kernel answers nothing with ICMP.
+    std::vector<int> ifindexes;
+    for (const auto& p : dp->dpdk_ports_) ifindexes.push_back(p->queue(0)->ifindex());
+    if (absl::Status s = IgnoreInterfaces(*fd, ifindexes); !s.ok()) {
+      close(*fd);
+      return s;
+    }
     dp->workers_[0]->AdoptListener(*fd, port == STROBE_BFD_PORT_MULTIHOP);
   }
   std::vector<Worker*> peers;
@@ -110,6 +121,10 @@ absl::StatusOr<std::unique_ptr<Dataplane>> Dataplane::Create(const config::Confi
 Dataplane::~Dataplane() {
   Stop();
   workers_.clear();
+  dpdk_ports_.clear();
+  for (rte_mempool* pool : dpdk_pools_) FreeWorkerPool(pool);
+  dpdk_pools_.clear();
+  if (backend_ == "dpdk") CleanupEal();
   if (events_doorbell_fd_ >= 0) close(events_doorbell_fd_);
 }
 
@@ -167,6 +182,67 @@ absl::Status Dataplane::OpenAfXdp(const std::vector<std::string>& interfaces) {
     }
   }
   if (!any) return absl::OkStatus();
+  return OpenNeighborWatch();
+}
+
+absl::Status Dataplane::OpenDpdk(const config::DpdkConfig& dpdk) {
+  if (absl::Status s = InitEal(dpdk.eal_args); !s.ok()) return s;
+  for (const auto& w : workers_) {
+    absl::StatusOr<rte_mempool*> pool = CreateWorkerPool(w->index(), dpdk.mbufs_per_worker);
+    if (!pool.ok()) return pool.status();
+    dpdk_pools_.push_back(*pool);
+  }
+  for (const config::DpdkPortConfig& c : dpdk.ports) {
+    DpdkPort::Options options;
+    options.interface = c.interface;
+    options.devargs = c.devargs;
+    options.pools = dpdk_pools_;
+    options.rx_descriptors = dpdk.rx_descriptors;
+    options.tx_descriptors = dpdk.tx_descriptors;
+    options.exception_tap = c.exception_tap;
+    absl::StatusOr<std::unique_ptr<DpdkPort>> port = DpdkPort::Open(options);
+    if (!port.ok()) {
+      return absl::Status(port.status().code(),
+                          absl::StrCat(config_.path, ":", c.line, ": ", port.status().message()));
+    }
+    for (auto& w : workers_) {
+      const auto i = static_cast<size_t>(w->index());
+      w->AddDpdkQueue((*port)->queue(i), int64_t{dpdk.idle_sleep_us} * 1000);
+      if (DpdkQueue* e = (*port)->exception_queue(i)) {
+        w->AddDpdkQueue(e, int64_t{dpdk.idle_sleep_us} * 1000);
+      }
+    }
+    dpdk_ports_.push_back(std::move(*port));
+  }
+  return OpenNeighborWatch();
+}
+
+nlohmann::json Dataplane::DpdkCountersJson(const nlohmann::json& workers) const {
+  nlohmann::json ports = nlohmann::json::array();
+  for (const auto& port : dpdk_ports_) {
+    nlohmann::json p = port->StatsJson();
+    nlohmann::json queues = nlohmann::json::array();
+    nlohmann::json exception_queues = nlohmann::json::array();
+    const bool has_exception = p["exception"].is_object();
+    for (const auto& w : workers) {
+      for (const auto& q : w["dpdk_queues"]) {
+        const bool mine = q["port_id"] == port->port_id();
+        const bool exception = has_exception && q["port_id"] == p["exception"]["port_id"];
+        if (!mine && !exception) continue;
+        nlohmann::json entry = q;
+        entry["worker"] = w["worker"];
+        entry.erase("port_id");
+        (mine ? queues : exception_queues).push_back(std::move(entry));
+      }
+    }
+    p["queues"] = std::move(queues);
+    if (has_exception) p["exception"]["queues"] = std::move(exception_queues);
+    ports.push_back(std::move(p));
+  }
+  return {{"ports", std::move(ports)}};
+}
+
+absl::Status Dataplane::OpenNeighborWatch() {
   absl::StatusOr<std::unique_ptr<NeighborWatch>> watch = NeighborWatch::Open();
   if (!watch.ok()) return watch.status();
   neighbors_ = std::move(*watch);
@@ -283,6 +359,7 @@ absl::StatusOr<nlohmann::json> Dataplane::HandleCommand(const std::string& comma
                       {"mode", xdp_->native() ? "native" : "generic"},
                       {"interfaces", xdp_->interfaces()}};
     }
+    if (!dpdk_ports_.empty()) total["dpdk"] = DpdkCountersJson(workers);
     total["rx_dropped"] = drops;
     total["rx_interval_us"] = RxIntervals().SummaryJson();
     total["backend"] = backend_;
@@ -367,6 +444,20 @@ nlohmann::json Dataplane::Reload(const config::Config& config) {
   if (now.xdp.native != was.xdp.native || now.xdp.af_xdp_tx != was.xdp.af_xdp_tx ||
       now.xdp.interfaces != was.xdp.interfaces) {
     restart_required.push_back("dataplane.xdp");
+  }
+  auto ports = [](const config::DpdkConfig& d) {
+    std::vector<std::pair<std::string, std::string>> out;
+    for (const auto& p : d.ports) {
+      out.emplace_back(p.interface, p.devargs + (p.exception_tap ? " exception=tap" : ""));
+    }
+    return out;
+  };
+  if (now.dpdk.eal_args != was.dpdk.eal_args || ports(now.dpdk) != ports(was.dpdk) ||
+      now.dpdk.idle_sleep_us != was.dpdk.idle_sleep_us ||
+      now.dpdk.mbufs_per_worker != was.dpdk.mbufs_per_worker ||
+      now.dpdk.rx_descriptors != was.dpdk.rx_descriptors ||
+      now.dpdk.tx_descriptors != was.dpdk.tx_descriptors) {
+    restart_required.push_back("dataplane.dpdk");
   }
   if (xdp_ != nullptr) {
     // The program stays on the interfaces it was attached to; a session elsewhere works through

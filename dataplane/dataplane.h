@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "dataplane/dpdk/dpdk_port.h"
 #include "dataplane/neighbor_watch.h"
 #include "dataplane/worker.h"
 #include "dataplane/xdp_fastpath.h"
@@ -59,6 +60,12 @@ class Dataplane {
   Dataplane() = default;
   // Opens worker i's AF_XDP socket on queue i of every XDP interface.
   absl::Status OpenAfXdp(const std::vector<std::string>& interfaces);
+  // The dpdk backend: the EAL, a packet pool per worker, every port with a queue pair per worker.
+  absl::Status OpenDpdk(const config::DpdkConfig& dpdk);
+  absl::Status OpenNeighborWatch();
+  // The `dpdk` part of "show bfd counters": per port the device's counters and, per queue, the
+  // worker's.
+  nlohmann::json DpdkCountersJson(const nlohmann::json& workers) const;
   void PollNeighbors();
 
   ipc::ShmRegion region_;
@@ -66,6 +73,9 @@ class Dataplane {
   // AF_XDP transmission only: neighbour and link MACs for the workers' frame templates.
   std::unique_ptr<NeighborWatch> neighbors_;
   int events_doorbell_fd_ = -1;
+  // The dpdk backend: destroyed after the workers (declared before them), pools after ports.
+  std::vector<rte_mempool*> dpdk_pools_;
+  std::vector<std::unique_ptr<DpdkPort>> dpdk_ports_;
   std::vector<std::unique_ptr<Worker>> workers_;
   std::string backend_;
   config::Config config_;  // what is applied (Reload compares against it)

@@ -1,6 +1,7 @@
 #include "dataplane/socket_io.h"
 
 #include <errno.h>
+#include <linux/filter.h>
 #include <netinet/in.h>
 #include <netinet/ip.h>
 #include <sys/socket.h>
@@ -26,6 +27,30 @@ bool SetInt(int fd, int level, int name, int value) {
 }
 
 }  // namespace
+
+absl::Status IgnoreInterfaces(int fd, const std::vector<int>& ifindexes) {
+  if (ifindexes.empty()) return absl::OkStatus();
+  if (ifindexes.size() > 250) {
+    return absl::InvalidArgumentError("at most 250 interfaces can be left to the dpdk backend");
+  }
+  // A <- ifindex; for each: if A == ifindex goto drop; accept; drop.
+  std::vector<sock_filter> code;
+  code.push_back(
+      BPF_STMT(BPF_LD | BPF_W | BPF_ABS, static_cast<uint32_t>(SKF_AD_OFF + SKF_AD_IFINDEX)));
+  const auto n = static_cast<uint8_t>(ifindexes.size());
+  for (uint8_t i = 0; i < n; ++i) {
+    // Jump over the remaining comparisons and the accept to the drop.
+    code.push_back(BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, static_cast<uint32_t>(ifindexes[i]),
+                            static_cast<uint8_t>(n - i), 0));
+  }
+  code.push_back(BPF_STMT(BPF_RET | BPF_K, 0xffffffffu));
+  code.push_back(BPF_STMT(BPF_RET | BPF_K, 0));
+  sock_fprog program{static_cast<unsigned short>(code.size()), code.data()};
+  if (setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &program, sizeof(program)) != 0) {
+    return absl::InternalError(absl::StrCat("SO_ATTACH_FILTER: ", std::strerror(errno)));
+  }
+  return absl::OkStatus();
+}
 
 absl::StatusOr<int> OpenListener(int family, uint16_t port) {
   const int fd = socket(family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
@@ -108,7 +133,7 @@ bool ReceiveOne(int fd, bool multihop, int64_t now_ns, RxPacket* out, size_t* fu
 
 absl::StatusOr<int> OpenTransmitter(const net::IpAddress& local, const net::IpAddress& peer,
                                     const std::string& interface, bool multihop,
-                                    uint16_t* port_hint) {
+                                    uint16_t* port_hint, bool* connected) {
   const int fd = socket(local.af(), SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd < 0) return Errno("socket");
   auto fail = [fd](absl::Status s) {
@@ -149,13 +174,18 @@ absl::StatusOr<int> OpenTransmitter(const net::IpAddress& local, const net::IpAd
   }
   if (!bound) return fail(absl::ResourceExhaustedError("no free UDP source port in 49152-65535"));
   *port_hint = port;
-  sockaddr_storage ss;
-  const socklen_t len =
-      peer.ToSockaddr(multihop ? STROBE_BFD_PORT_MULTIHOP : STROBE_BFD_PORT_SINGLE_HOP, &ss);
-  if (connect(fd, reinterpret_cast<sockaddr*>(&ss), len) != 0) {
+  *connected = ConnectTransmitter(fd, peer, multihop);
+  if (!*connected && errno != ENETUNREACH && errno != EHOSTUNREACH && errno != EADDRNOTAVAIL) {
     return fail(Errno(absl::StrCat("connect ", peer.ToString())));
   }
   return fd;
+}
+
+bool ConnectTransmitter(int fd, const net::IpAddress& peer, bool multihop) {
+  sockaddr_storage ss;
+  const socklen_t len =
+      peer.ToSockaddr(multihop ? STROBE_BFD_PORT_MULTIHOP : STROBE_BFD_PORT_SINGLE_HOP, &ss);
+  return connect(fd, reinterpret_cast<sockaddr*>(&ss), len) == 0;
 }
 
 }  // namespace strobe::dataplane

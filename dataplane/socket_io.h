@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "dataplane/rx_packet.h"
@@ -16,6 +17,11 @@ namespace strobe::dataplane {
 // `port` (3784 single-hop, 4784 multihop), reporting TTL/hop limit, destination and interface.
 absl::StatusOr<int> OpenListener(int family, uint16_t port);
 
+// Makes the kernel drop, for listener `fd`, every datagram that arrives on one of `ifindexes`
+// (a classic BPF socket filter on the receiving interface): the dpdk backend receives those
+// itself. No-op for an empty list.
+absl::Status IgnoreInterfaces(int fd, const std::vector<int>& ifindexes);
+
 // Receives one datagram from a listener. Returns false when none is waiting.
 // Oversized datagrams are truncated to RxPacket::data and reported with their full length.
 bool ReceiveOne(int fd, bool multihop, int64_t now_ns, RxPacket* out, size_t* full_length);
@@ -23,10 +29,14 @@ bool ReceiveOne(int fd, bool multihop, int64_t now_ns, RxPacket* out, size_t* fu
 // The per-session transmit socket: bound to `local` and a source port from 49152-65535 unique on
 // the system (RFC 5881 section 4), TTL/hop limit 255, bound to `interface` for single-hop, and
 // connected to the peer's BFD port. `port_hint` is where the search for a free port starts; the
-// chosen port is written back.
+// chosen port is written back. No route to the peer yet (the interface has no address: a TAP
+// the dpdk backend just created, a link still coming up) is not an error: the socket is
+// returned unconnected (`*connected` false) and ConnectTransmitter tries again later.
 absl::StatusOr<int> OpenTransmitter(const net::IpAddress& local, const net::IpAddress& peer,
                                     const std::string& interface, bool multihop,
-                                    uint16_t* port_hint);
+                                    uint16_t* port_hint, bool* connected);
+// Connects a transmitter to the peer's BFD port; false (errno set) when there is no route yet.
+bool ConnectTransmitter(int fd, const net::IpAddress& peer, bool multihop);
 
 }  // namespace strobe::dataplane
 

@@ -93,8 +93,9 @@ absl::StatusOr<uint32_t> Worker::CreateSession(const SessionSpec& spec) {
   auto slot = std::make_unique<Slot>(spec, index, discriminator, MonotonicNowNs());
   // Source ports: spread the search start by discriminator so workers rarely collide.
   slot->source_port = static_cast<uint16_t>(49152 + (discriminator & 0x3fff));
-  absl::StatusOr<int> fd = OpenTransmitter(spec.key.local, spec.key.peer, spec.key.interface,
-                                           spec.key.multihop, &slot->source_port);
+  absl::StatusOr<int> fd =
+      OpenTransmitter(spec.key.local, spec.key.peer, spec.key.interface, spec.key.multihop,
+                      &slot->source_port, &slot->tx_connected);
   if (!fd.ok()) {
     return absl::Status(fd.status().code(), absl::StrCat("session to ", spec.key.peer.ToString(),
                                                          ": ", std::string(fd.status().message())));
@@ -225,6 +226,8 @@ void Worker::Run() {
   run_started_ns_ = MonotonicNowNs();
   epoll_event events[16];
   while (!stop_.load(std::memory_order_acquire)) {
+    // The dpdk backend: one burst from each queue first (its frames were waiting).
+    const bool received = !dpdk_queues_.empty() && PollDpdk();
     int64_t now = MonotonicNowNs();
     wheel_->Advance(now, [this, now](timer::TimerNode* node) { OnTimer(node, now); });
     FlushAfXdp();  // one kick per socket for every frame of this tick
@@ -240,6 +243,11 @@ void Worker::Run() {
     // Overdue (the batch took longer than the gap): no sleep. Due soon: one tick.
     if (sleep_ns > 0) sleep_ns = std::max(sleep_ns, kTickNs);
     sleep_ns = std::clamp<int64_t>(sleep_ns, 0, kMaxSleepNs);
+    if (!dpdk_queues_.empty()) {
+      // Polling: no sleep while frames arrive; after an empty round, at most the idle sleep
+      // (the queues have no interrupt to wake us).
+      sleep_ns = received ? 0 : std::min(sleep_ns, dpdk_idle_sleep_ns_);
+    }
     timespec timeout{static_cast<time_t>(sleep_ns / kNsPerSec),
                      static_cast<long>(sleep_ns % kNsPerSec)};
     // Tell the control plane to ring our eventfd for new commands while we sleep.
@@ -328,6 +336,11 @@ void Worker::ProcessPacket(const RxPacket& packet) {
   int owner = index_;
   if (your != 0) {
     owner = WorkerOfDiscriminator(your);
+    // The steady state costs one lookup and one compare (the dpdk backend).
+    if (steady_rx_ && owner == index_ && header == STROBE_BFD_OK) {
+      slot = FindByDiscriminator(your);
+      if (slot != nullptr && slot->steady_ok && AbsorbSteady(*slot, packet)) return;
+    }
   } else {
     // Bootstrap (RFC 5880 section 6.8.6): the session is found by addresses and interface.
     ipc::SessionKey key{packet.source, packet.destination,
@@ -380,6 +393,7 @@ void Worker::ProcessPacket(const RxPacket& packet) {
       counters_.rx_interval.ObserveUs(static_cast<uint64_t>(packet.rx_ns - previous_rx_ns) / 1000);
     }
     XdpLearn(*slot, wire, packet.rx_ns);
+    if (steady_rx_) SteadyLearn(*slot, wire);
   }
   Apply(*slot, actions, MonotonicNowNs());
 }
@@ -420,6 +434,7 @@ void Worker::Apply(Slot& slot, uint32_t actions, int64_t now_ns) {
     WriteTable(slot);
     Emit(EventFor(slot, ipc::EventType::kStateChange), slot.index);
     XdpForget(slot);
+    slot.steady_ok = false;
   }
   if (actions & bfd::kActionRearmTx) {
     const int64_t next = slot.session.next_tx_ns();

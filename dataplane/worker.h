@@ -20,6 +20,7 @@
 #include "absl/container/flat_hash_set.h"
 #include "absl/status/statusor.h"
 #include "dataplane/af_xdp_tx.h"
+#include "dataplane/frame_tx.h"
 #include "dataplane/neighbor_watch.h"
 #include "dataplane/rx_packet.h"
 #include "dataplane/xdp_fastpath.h"
@@ -33,6 +34,8 @@
 #include "src/timer/timing_wheel.h"
 
 namespace strobe::dataplane {
+
+class DpdkQueue;
 
 // The discriminator ([worker:4][slot:14][random:14], xdp/strobe_xdp.h) names the owning worker,
 // so a packet with a non-zero Your Discriminator goes straight to its owner. Packets with Your
@@ -60,7 +63,9 @@ struct SessionSnapshot {
   uint16_t source_port = 0;
   int64_t last_detection_latency_ns = 0;
   uint64_t tx_errors = 0;
-  bool tx_af_xdp = false;
+  bool tx_af_xdp = false;  // the last packet left from the prebuilt frame (AF_XDP or DPDK)
+  const char* tx_frame_path = "socket";  // "af_xdp" or "dpdk" when tx_af_xdp
+  uint64_t rx_steady = 0;                // dpdk: steady-state packets that only stamped the session
   uint64_t rx_absorbed_in_kernel = 0;
   uint64_t rx_dropped_in_kernel = 0;
   int worker = 0;
@@ -74,6 +79,8 @@ struct WorkerCounters {
   uint64_t tx_errors = 0;
   uint64_t tx_af_xdp = 0;        // of tx_packets: sent from a prebuilt frame over AF_XDP
   uint64_t tx_af_xdp_full = 0;   // AF_XDP ring full even after a flush: sent by socket instead
+  uint64_t tx_dpdk = 0;          // of tx_packets: sent from a prebuilt frame on a DPDK queue
+  uint64_t rx_steady = 0;        // dpdk: steady-state packets that only stamped their session
   uint64_t tx_frame_errors = 0;  // a frame template could not be built or patched
   uint64_t handed_off = 0;       // received here, owned by another worker
   uint64_t rx_dropped[STROBE_BFD_DROP_REASON_COUNT] = {};  // every drop, attributed or not
@@ -119,6 +126,11 @@ class Worker {
   // Start(). Sessions on other interfaces, multihop sessions and sessions not Up transmit through
   // their kernel UDP socket.
   void AddAfXdpTx(int ifindex, std::unique_ptr<AfXdpTx> tx);
+  // The `dpdk` backend: this worker's queue pair on one port (owned by the Dataplane, which
+  // outlives the thread). Before Start(). The worker polls it, and Up single-hop sessions on its
+  // interface transmit their prebuilt frames on it; after `idle_sleep_ns` without a packet the
+  // worker sleeps at most that long (0: it never sleeps).
+  void AddDpdkQueue(DpdkQueue* queue, int64_t idle_sleep_ns);
   // On the worker thread (or before Start()): neighbour and link MAC changes from the control
   // thread's NeighborWatch.
   void ApplyNeighborUpdates(const std::vector<NeighborUpdate>& updates);
@@ -143,6 +155,8 @@ class Worker {
   size_t slot_count() const { return slots_.size(); }
   // On the worker thread: the counters view.
   nlohmann::json CountersJson() const;
+  // On the worker thread: its DPDK queues' counters (an empty array without them).
+  nlohmann::json DpdkQueuesJson() const;
   // Sets the admin state of the sessions to `peer`; returns how many matched.
   int SetAdminDown(const net::IpAddress& peer, bool admin_down);
   // On the worker thread: stops (or resumes) transmission for the session `key` without telling
@@ -206,6 +220,15 @@ class Worker {
   void XdpRefreshRx(Slot& slot);
   void XdpDrainRing();
 
+  // The dpdk backend (worker_dpdk.cc): one RX burst from every queue; true when any frame came.
+  bool PollDpdk();
+  // A frame received on a DPDK queue: false when it is not BFD.
+  bool ReceiveFrame(std::span<const uint8_t> frame, int ifindex, int64_t rx_ns);
+  // The user-space twin of the XDP steady-state rule (xdp/strobe_xdp.h): a packet equal to the
+  // last one the FSM accepted while Up only stamps the session. True when `packet` was absorbed.
+  bool AbsorbSteady(Slot& slot, const RxPacket& packet);
+  void SteadyLearn(Slot& slot, std::span<const uint8_t> wire);
+
   const int index_;
   const int core_;
   const int worker_count_;
@@ -226,8 +249,14 @@ class Worker {
   };
   SpscQueue<Task*> tasks_{64};
   XdpFastPath* xdp_ = nullptr;
-  absl::flat_hash_map<int, std::unique_ptr<AfXdpTx>> af_xdp_;  // by ifindex
-  std::vector<AfXdpTx*> af_xdp_dirty_;                         // queued since the last flush
+  // Prebuilt-frame transmission by ifindex: this worker's AF_XDP sockets (owned here) or DPDK
+  // queues (owned by their port).
+  absl::flat_hash_map<int, FrameTx*> frame_tx_;
+  std::vector<std::unique_ptr<AfXdpTx>> af_xdp_;
+  std::vector<FrameTx*> frame_tx_dirty_;  // queued since the last flush
+  std::vector<DpdkQueue*> dpdk_queues_;
+  int64_t dpdk_idle_sleep_ns_ = 0;
+  bool steady_rx_ = false;  // AbsorbSteady applies (the dpdk backend)
   absl::flat_hash_map<std::pair<int, net::IpAddress>, MacAddress> neighbors_;
   absl::flat_hash_map<int, MacAddress> link_macs_;
   ipc::WorkerArea* area_ = nullptr;

@@ -4,6 +4,7 @@
 // One session as a worker holds it: the FSM, its socket and its two timers. Private to the
 // worker's .cc files.
 
+#include <array>
 #include <memory>
 
 #include "dataplane/bfd_frame.h"
@@ -21,6 +22,7 @@ struct Worker::Slot {
   const uint32_t index;  // the session table entry
   bfd::Session session;
   int tx_fd = -1;
+  bool tx_connected = false;  // tx_fd is connected to the peer (no route yet: retried per send)
   uint16_t source_port = 0;
   int ifindex = 0;
   timer::TimerNode tx_timer;
@@ -32,8 +34,13 @@ struct Worker::Slot {
   // AF_XDP: the prebuilt frame (addresses resolved) and the socket it goes out on; both reset
   // when the neighbour's or the interface's MAC changes.
   std::unique_ptr<BfdFrame> frame;
-  AfXdpTx* frame_tx = nullptr;
-  bool last_tx_af_xdp = false;
+  FrameTx* frame_tx = nullptr;
+  bool last_tx_af_xdp = false;  // the last packet left from `frame` (AF_XDP or DPDK)
+  // dpdk: the steady state (the first 24 bytes of the last packet the FSM accepted while Up,
+  // without Poll, Final or authentication), valid while steady_ok.
+  std::array<uint8_t, STROBE_BFD_MANDATORY_LEN> steady_expect{};
+  bool steady_ok = false;
+  uint64_t rx_steady = 0;
 };
 
 }  // namespace strobe::dataplane

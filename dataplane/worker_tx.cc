@@ -12,6 +12,7 @@
 #include <cstring>
 
 #include "absl/container/flat_hash_set.h"
+#include "dataplane/socket_io.h"
 #include "dataplane/worker.h"
 #include "dataplane/worker_slot.h"
 #include "src/common/logging.h"
@@ -19,7 +20,8 @@
 namespace strobe::dataplane {
 
 void Worker::AddAfXdpTx(int ifindex, std::unique_ptr<AfXdpTx> tx) {
-  af_xdp_[ifindex] = std::move(tx);
+  frame_tx_[ifindex] = tx.get();
+  af_xdp_.push_back(std::move(tx));
 }
 
 void Worker::Transmit(Slot& slot, int64_t now_ns) {
@@ -34,8 +36,11 @@ void Worker::Transmit(Slot& slot, int64_t now_ns) {
     slot.last_tx_af_xdp = TransmitAfXdp(slot, payload);
     if (slot.last_tx_af_xdp) {
       ++counters_.tx_packets;
-      ++counters_.tx_af_xdp;
-    } else if (send(slot.tx_fd, buffer, length, MSG_DONTWAIT) == static_cast<ssize_t>(length)) {
+      ++(dpdk_queues_.empty() ? counters_.tx_af_xdp : counters_.tx_dpdk);
+    } else if ((slot.tx_connected ||
+                (slot.tx_connected =
+                     ConnectTransmitter(slot.tx_fd, slot.spec.key.peer, slot.spec.key.multihop))) &&
+               send(slot.tx_fd, buffer, length, MSG_DONTWAIT) == static_cast<ssize_t>(length)) {
       ++counters_.tx_packets;
     } else {
       // ENETUNREACH before the address exists, ECONNREFUSED after an ICMP error: keep going.
@@ -47,7 +52,7 @@ void Worker::Transmit(Slot& slot, int64_t now_ns) {
 }
 
 bool Worker::TransmitAfXdp(Slot& slot, std::span<const uint8_t> payload) {
-  if (af_xdp_.empty() || slot.spec.key.multihop || slot.session.state() != bfd::State::kUp) {
+  if (frame_tx_.empty() || slot.spec.key.multihop || slot.session.state() != bfd::State::kUp) {
     return false;
   }
   if (slot.frame == nullptr) {
@@ -57,7 +62,7 @@ bool Worker::TransmitAfXdp(Slot& slot, std::span<const uint8_t> payload) {
     slot.frame.reset();
     return false;
   }
-  AfXdpTx* tx = slot.frame_tx;
+  FrameTx* tx = slot.frame_tx;
   if (!tx->Queue(slot.frame->bytes())) {
     // Every frame is queued or in flight: publish and reap, then try once more.
     tx->Flush();
@@ -67,15 +72,15 @@ bool Worker::TransmitAfXdp(Slot& slot, std::span<const uint8_t> payload) {
     }
   }
   // A handful of sockets per worker: a linear search beats a set.
-  if (std::find(af_xdp_dirty_.begin(), af_xdp_dirty_.end(), tx) == af_xdp_dirty_.end()) {
-    af_xdp_dirty_.push_back(tx);
+  if (std::find(frame_tx_dirty_.begin(), frame_tx_dirty_.end(), tx) == frame_tx_dirty_.end()) {
+    frame_tx_dirty_.push_back(tx);
   }
   return true;
 }
 
 bool Worker::BuildFrame(Slot& slot, std::span<const uint8_t> payload) {
-  auto tx = af_xdp_.find(slot.ifindex);
-  if (tx == af_xdp_.end()) return false;
+  auto tx = frame_tx_.find(slot.ifindex);
+  if (tx == frame_tx_.end()) return false;
   auto link = link_macs_.find(slot.ifindex);
   auto neighbor = neighbors_.find({slot.ifindex, slot.spec.key.peer});
   if (link == link_macs_.end() || neighbor == neighbors_.end()) return false;
@@ -93,23 +98,23 @@ bool Worker::BuildFrame(Slot& slot, std::span<const uint8_t> payload) {
     return false;
   }
   slot.frame = std::make_unique<BfdFrame>(*frame);
-  slot.frame_tx = tx->second.get();
+  slot.frame_tx = tx->second;
   return true;
 }
 
 void Worker::FlushAfXdp() {
-  for (AfXdpTx* tx : af_xdp_dirty_) tx->Flush();
-  af_xdp_dirty_.clear();
+  for (FrameTx* tx : frame_tx_dirty_) tx->Flush();
+  frame_tx_dirty_.clear();
 }
 
 void Worker::ApplyNeighborUpdates(const std::vector<NeighborUpdate>& updates) {
-  if (af_xdp_.empty()) return;
+  if (frame_tx_.empty()) return;
   // The changes first, then one pass over the sessions: a burst of updates (the dump at start,
   // a neighbour storm) costs one walk of the slots, not one per update.
   absl::flat_hash_set<std::pair<int, net::IpAddress>> changed_neighbors;
   absl::flat_hash_set<int> changed_links;
   for (const NeighborUpdate& u : updates) {
-    if (!af_xdp_.contains(u.ifindex)) continue;
+    if (!frame_tx_.contains(u.ifindex)) continue;
     if (u.kind == NeighborUpdate::Kind::kLink) {
       auto it = link_macs_.find(u.ifindex);
       if (u.usable && it != link_macs_.end() && it->second == u.mac) continue;

@@ -34,6 +34,8 @@ size_t Worker::SnapshotSessions(size_t from, size_t max, std::vector<SessionSnap
         .last_detection_latency_ns = slot->last_detection_latency_ns,
         .tx_errors = slot->tx_errors,
         .tx_af_xdp = slot->last_tx_af_xdp,
+        .tx_frame_path = dpdk_queues_.empty() ? "af_xdp" : "dpdk",
+        .rx_steady = slot->rx_steady,
         .rx_absorbed_in_kernel = xdp != nullptr ? xdp->rx_absorbed : 0,
         .rx_dropped_in_kernel = xdp != nullptr ? xdp->rx_dropped : 0,
         .worker = index_,
@@ -46,7 +48,7 @@ size_t Worker::SnapshotSessions(size_t from, size_t max, std::vector<SessionSnap
 nlohmann::json SessionJson(const SessionSnapshot& snapshot, int64_t now) {
   const bfd::Session& s = snapshot.session;
   const ipc::SessionKey& c = snapshot.spec.key;
-  const uint64_t absorbed = snapshot.rx_absorbed_in_kernel;
+  const uint64_t absorbed = snapshot.rx_absorbed_in_kernel + snapshot.rx_steady;
   const uint64_t kernel_dropped = snapshot.rx_dropped_in_kernel;
   const double since_change_s = static_cast<double>(now - s.last_state_change_ns()) / kNsPerSec;
   return {
@@ -91,11 +93,12 @@ nlohmann::json SessionJson(const SessionSnapshot& snapshot, int64_t now) {
       {"poll_sequences", s.counters().poll_sequences},
       {"source_port", snapshot.source_port},
       {"configured", snapshot.spec.configured},
-      {"rx_absorbed_in_kernel", absorbed},
+      {"rx_absorbed_in_kernel", snapshot.rx_absorbed_in_kernel},
+      {"rx_steady", snapshot.rx_steady},
       {"rx_dropped_in_kernel", kernel_dropped},
       {"rx_to_user", s.counters().rx_packets},
       {"tx_errors", snapshot.tx_errors},
-      {"tx_path", snapshot.tx_af_xdp ? "af_xdp" : "socket"},
+      {"tx_path", snapshot.tx_af_xdp ? snapshot.tx_frame_path : "socket"},
       {"worker", snapshot.worker},
   };
 }
@@ -132,9 +135,9 @@ nlohmann::json Worker::CountersJson() const {
         by_state[state];
   }
   nlohmann::json af_xdp = nlohmann::json::array();
-  for (const auto& [ifindex, tx] : af_xdp_) {
+  for (const auto& tx : af_xdp_) {
     const AfXdpTx::Counters& c = tx->counters();
-    af_xdp.push_back({{"ifindex", ifindex},
+    af_xdp.push_back({{"ifindex", tx->ifindex()},
                       {"queued", c.queued},
                       {"completed", c.completed},
                       {"ring_full", c.ring_full},
@@ -161,6 +164,9 @@ nlohmann::json Worker::CountersJson() const {
       {"tx_af_xdp_full", counters_.tx_af_xdp_full},
       {"tx_frame_errors", counters_.tx_frame_errors},
       {"af_xdp", af_xdp},
+      {"tx_dpdk", counters_.tx_dpdk},
+      {"rx_steady", counters_.rx_steady},
+      {"dpdk_queues", DpdkQueuesJson()},
       {"neighbors_known", neighbors_.size()},
       {"handed_off", counters_.handed_off},
       {"events_published", counters_.events_published},

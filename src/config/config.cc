@@ -37,18 +37,75 @@ void ReadMetricsAddress(Reader& r, const toml::table& t, std::string* out) {
   *out = *s;
 }
 
+void ReadDpdk(Reader& r, const toml::table& t, DpdkConfig* out) {
+  r.OnlyKeys(t, "[dataplane.dpdk]",
+             {"eal_args", "port", "idle_sleep_us", "mbufs_per_worker", "rx_descriptors",
+              "tx_descriptors"});
+  for (auto& [arg, node] : r.StringArray(t, "eal_args")) out->eal_args.push_back(arg);
+  if (auto v = r.Int(t, "idle_sleep_us", 0, 1000)) out->idle_sleep_us = static_cast<int>(*v);
+  if (auto v = r.Int(t, "mbufs_per_worker", 1023, 1 << 20)) {
+    out->mbufs_per_worker = static_cast<uint32_t>(*v);
+  }
+  for (const char* key : {"rx_descriptors", "tx_descriptors"}) {
+    if (auto v = r.Int(t, key, 64, 32768)) {
+      if ((*v & (*v - 1)) != 0) {
+        r.Fail(t.get(key), absl::StrCat("\"", key, "\" = ", *v, " must be a power of two"));
+      }
+      (std::string_view(key) == "rx_descriptors" ? out->rx_descriptors : out->tx_descriptors) =
+          static_cast<uint16_t>(*v);
+    }
+  }
+  const toml::array* ports = r.TableArray(t, "port", "dataplane.dpdk.port");
+  for (size_t i = 0; ports != nullptr && i < ports->size() && !r.failed(); ++i) {
+    const toml::table& p = *ports->get(i)->as_table();
+    r.OnlyKeys(p, "[[dataplane.dpdk.port]]", {"interface", "devargs", "exception"});
+    DpdkPortConfig port;
+    port.line = LineOf(p);
+    if (auto v = r.String(p, "interface")) port.interface = *v;
+    if (auto v = r.String(p, "devargs")) port.devargs = *v;
+    if (auto v = r.String(p, "exception")) {
+      if (*v != "none" && *v != "tap") {
+        return r.Fail(p.get("exception"), "\"exception\" must be \"none\" or \"tap\"");
+      }
+      port.exception_tap = *v == "tap";
+    }
+    if (r.failed()) return;
+    if (port.interface.empty() || port.interface.size() >= 16) {
+      return r.Fail(&p, "[[dataplane.dpdk.port]] needs an \"interface\" name (1-15 bytes)");
+    }
+    if (port.devargs.empty()) {
+      return r.Fail(&p, absl::StrCat("[[dataplane.dpdk.port]] ", port.interface,
+                                     " needs \"devargs\" (a PCI address or a vdev such as "
+                                     "\"net_af_packet0,iface=",
+                                     port.interface, "\")"));
+    }
+    for (const DpdkPortConfig& other : out->ports) {
+      if (other.interface == port.interface) {
+        return r.Fail(&p, absl::StrCat("interface \"", port.interface,
+                                       "\" has two [[dataplane.dpdk.port]] entries (the other "
+                                       "at line ",
+                                       other.line, ")"));
+      }
+      if (other.devargs.substr(0, other.devargs.find(',')) ==
+          port.devargs.substr(0, port.devargs.find(','))) {
+        return r.Fail(&p, absl::StrCat("device \"", port.devargs.substr(0, port.devargs.find(',')),
+                                       "\" is used by two ports (the other at line ", other.line,
+                                       "); vdev names must be unique, e.g. net_af_packet0, "
+                                       "net_af_packet1"));
+      }
+    }
+    out->ports.push_back(std::move(port));
+  }
+}
+
 void ReadDataplane(Reader& r, const toml::table& t, DataplaneConfig* out) {
-  r.OnlyKeys(
-      t, "[dataplane]",
-      {"backend", "workers", "control_socket", "xdp", "realtime_priority", "metrics_address"});
+  r.OnlyKeys(t, "[dataplane]",
+             {"backend", "workers", "control_socket", "xdp", "dpdk", "realtime_priority",
+              "metrics_address"});
   ReadMetricsAddress(r, t, &out->metrics_address);
   if (auto v = r.Int(t, "realtime_priority", 0, 99)) out->realtime_priority = static_cast<int>(*v);
   if (auto backend = r.String(t, "backend")) {
-    if (*backend == "dpdk") {
-      r.Fail(t.get("backend"), absl::StrCat("backend \"", *backend,
-                                            "\" is not available in this build; use \"socket\" "
-                                            "or \"xdp\""));
-    } else if (*backend != "socket" && *backend != "xdp") {
+    if (*backend != "socket" && *backend != "xdp" && *backend != "dpdk") {
       r.Fail(t.get("backend"),
              absl::StrCat("unknown backend \"", *backend, "\" (one of: socket, xdp, dpdk)"));
     }
@@ -104,6 +161,11 @@ void ReadDataplane(Reader& r, const toml::table& t, DataplaneConfig* out) {
         out->xdp.interfaces.push_back(e.as_string()->get());
       }
     }
+  }
+  if (const toml::table* d = r.Table(t, "dpdk")) ReadDpdk(r, *d, &out->dpdk);
+  if (!r.failed() && out->backend == "dpdk" && out->dpdk.ports.empty()) {
+    r.Fail(t.get("backend"),
+           "backend \"dpdk\" needs at least one [[dataplane.dpdk.port]] (interface, devargs)");
   }
   if (auto s = r.String(t, "control_socket")) {
     if (s->empty() || (*s)[0] != '/')

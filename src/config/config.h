@@ -27,9 +27,32 @@ struct XdpConfig {
   std::vector<std::string> interfaces;  // attached besides those of single-hop sessions
 };
 
+// [[dataplane.dpdk.port]]: one poll-mode port. Sessions name `interface`, as with every backend.
+struct DpdkPortConfig {
+  std::string interface;  // the kernel's name for this link (ifindex, MAC, neighbours)
+  std::string devargs;    // "net_af_packet0,iface=eth0", a PCI address, "net_memif0,...", ...
+  // exception = "tap": the NIC is DPDK's alone; a TAP named `interface` carries the kernel's
+  // side of the link (non-BFD frames both ways). "none": the kernel has the link itself.
+  bool exception_tap = false;
+  int line = 0;
+};
+
+// [dataplane.dpdk]: the `dpdk` backend (dataplane/dpdk/).
+struct DpdkConfig {
+  std::vector<std::string> eal_args;  // passed to rte_eal_init as given
+  std::vector<DpdkPortConfig> ports;
+  // A worker that found nothing to do sleeps this long (at most; a due timer wakes it earlier).
+  // 0: busy polling, the lowest latency and a whole core per worker.
+  int idle_sleep_us = 20;
+  uint32_t mbufs_per_worker = 8191;  // per-worker packet buffer pool
+  uint16_t rx_descriptors = 1024;
+  uint16_t tx_descriptors = 1024;
+};
+
 struct DataplaneConfig {
   std::string backend = "socket";
   XdpConfig xdp;
+  DpdkConfig dpdk;
   std::vector<int> workers = {0};  // cores the workers are pinned to
   int realtime_priority = 0;       // SCHED_FIFO priority of the workers; 0: normal scheduling
   std::string control_socket = std::string(kDefaultDataplaneSocket);

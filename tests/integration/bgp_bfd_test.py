@@ -46,7 +46,8 @@ def main() -> int:
         l1, l2 = L.link(edge, fr1, v6=False), L.link(edge, fr2, v6=False)
         L.start_frr(fr1, frr_config(64601, l1), daemons=("zebra", "bfdd", "bgpd"))
         L.start_frr(fr2, frr_config(64602, l2), daemons=("zebra", "bfdd", "bgpd"))
-        dataplane = Strobe(L, edge, [], [], name="dataplane")
+        # The dpdk backend (dpdk_bgp_bfd): a port on each link, BGP through the kernel beside it.
+        dataplane = Strobe(L, edge, [], [], name="dataplane", interfaces=[l1.if_a, l2.if_a])
         profile = {"name": "fast", "desired_min_tx_us": 100000, "required_min_rx_us": 100000,
                    "detect_mult": 3}
         bgpd = Bgpd(L, edge,

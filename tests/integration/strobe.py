@@ -43,10 +43,16 @@ def toml_table(header: str, keys: dict) -> list[str]:
 
 
 def make_config(socket: str, profiles: Iterable[dict], sessions: Iterable[dict],
-                workers: Iterable[int] = (0,), dataplane: dict | None = None) -> str:
-    """The TOML text of a dataplane config (docs/config.md); `dataplane` adds [dataplane] keys."""
+                workers: Iterable[int] = (0,), dataplane: dict | None = None,
+                interfaces: Iterable[str] = (), dpdk_ports: list[dict] | None = None) -> str:
+    """The TOML text of a dataplane config (docs/config.md); `dataplane` adds [dataplane] keys.
+    With the dpdk backend, `interfaces` get a port besides those the sessions name (sessions a
+    client such as strobe-bgpd will create); `dpdk_ports` replaces the generated ports."""
+    sessions = list(sessions)
     out = toml_table("[dataplane]", {"backend": BACKEND, "workers": list(workers),
                                      "control_socket": socket, **(dataplane or {})})
+    if BACKEND == "dpdk":
+        out += dpdk_tables(sessions, list(workers), interfaces, dpdk_ports)
     for p in profiles:
         out += toml_table("[[bfd.profile]]", p)
     for s in sessions:
@@ -54,12 +60,36 @@ def make_config(socket: str, profiles: Iterable[dict], sessions: Iterable[dict],
     return "\n".join(out)
 
 
+def dpdk_tables(sessions: list[dict], workers: list[int],
+                extra_interfaces: Iterable[str] = (),
+                ports: list[dict] | None = None) -> list[str]:
+    """[dataplane.dpdk] for the lab: no hugepages, no PCI, no shared files; one net_af_packet
+    port per interface a single-hop session names, with a queue pair per worker (the kernel
+    keeps the veth, its addresses and every non-BFD packet)."""
+    out = toml_table("[dataplane.dpdk]", {
+        "eal_args": ["--no-pci", "--no-huge", "-m", "256", "--no-shconf", "--no-telemetry",
+                     "-l", str(workers[0]), "--log-level", "notice"]})
+    if ports is not None:
+        for port in ports:
+            out += toml_table("[[dataplane.dpdk.port]]", port)
+        return out
+    interfaces = sorted({s["interface"] for s in sessions if not s.get("multihop")}
+                        | set(extra_interfaces))
+    for i, name in enumerate(interfaces):
+        devargs = f"net_af_packet{i},iface={name}"
+        if len(workers) > 1:
+            devargs += f",qpairs={len(workers)}"
+        out += toml_table("[[dataplane.dpdk.port]]", {"interface": name, "devargs": devargs})
+    return out
+
+
 class Strobe:
     """One strobe-dataplane in a namespace."""
 
     def __init__(self, L: lab.Lab, ns: str, profiles: Iterable[dict], sessions: Iterable[dict],
                  workers: Iterable[int] | None = None, name: str = "strobe",
-                 dataplane: dict | None = None) -> None:
+                 dataplane: dict | None = None, interfaces: Iterable[str] = (),
+                 dpdk_ports: list[dict] | None = None) -> None:
         workers = WORKERS if workers is None else workers
         self.lab = L
         self.ns = ns
@@ -68,7 +98,7 @@ class Strobe:
         self.socket = str(d / "strobe.sock")
         self.config_path = d / "strobe.toml"
         self.config_path.write_text(make_config(self.socket, profiles, sessions, workers,
-                                                dataplane))
+                                                dataplane, interfaces, dpdk_ports))
         self.log = d / "dataplane.log"
         self.proc = L.spawn(ns, [DATAPLANE, "--config", str(self.config_path)], self.log,
                             desc=f"strobe-dataplane@{ns}")

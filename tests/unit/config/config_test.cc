@@ -612,11 +612,83 @@ backend = "xdp"
 zero_copy = true
 )",
      4, "unknown key \"zero_copy\" in [dataplane.xdp]"},
-    {"BackendDpdkNotAvailable", R"(
+    {"UnknownBackend", R"(
+[dataplane]
+backend = "vpp"
+)",
+     2, "unknown backend \"vpp\" (one of: socket, xdp, dpdk)"},
+    {"DpdkWithoutPorts", R"(
 [dataplane]
 backend = "dpdk"
+[dataplane.dpdk]
+eal_args = ["--no-huge"]
 )",
-     2, "backend \"dpdk\" is not available in this build"},
+     2, "backend \"dpdk\" needs at least one [[dataplane.dpdk.port]]"},
+    {"DpdkPortWithoutDevargs", R"(
+[dataplane]
+backend = "dpdk"
+[[dataplane.dpdk.port]]
+interface = "eth0"
+)",
+     3, "[[dataplane.dpdk.port]] eth0 needs \"devargs\""},
+    {"DpdkPortWithoutInterface", R"(
+[dataplane]
+backend = "dpdk"
+[[dataplane.dpdk.port]]
+devargs = "net_af_packet0,iface=eth0"
+)",
+     3, "needs an \"interface\" name"},
+    {"DpdkPortTwice", R"(
+[dataplane]
+backend = "dpdk"
+[[dataplane.dpdk.port]]
+interface = "eth0"
+devargs = "net_af_packet0,iface=eth0"
+[[dataplane.dpdk.port]]
+interface = "eth0"
+devargs = "net_af_packet1,iface=eth0"
+)",
+     6, "interface \"eth0\" has two [[dataplane.dpdk.port]] entries (the other at line 3)"},
+    {"DpdkSameDeviceTwice", R"(
+[dataplane]
+backend = "dpdk"
+[[dataplane.dpdk.port]]
+interface = "eth0"
+devargs = "net_af_packet0,iface=eth0"
+[[dataplane.dpdk.port]]
+interface = "eth1"
+devargs = "net_af_packet0,iface=eth1"
+)",
+     6, "device \"net_af_packet0\" is used by two ports"},
+    {"DpdkEalArgsNotStrings", R"(
+[dataplane.dpdk]
+eal_args = ["-m", 512]
+)",
+     2, "\"eal_args\" entries must be strings"},
+    {"DpdkDescriptorsNotPowerOfTwo", R"(
+[dataplane.dpdk]
+rx_descriptors = 1000
+)",
+     2, "\"rx_descriptors\" = 1000 must be a power of two"},
+    {"DpdkIdleSleepTooLong", R"(
+[dataplane.dpdk]
+idle_sleep_us = 5000
+)",
+     2, "\"idle_sleep_us\" = 5000 is out of range [0, 1000]"},
+    {"DpdkUnknownException", R"(
+[[dataplane.dpdk.port]]
+interface = "eth0"
+devargs = "0000:01:00.0"
+exception = "kni"
+)",
+     4, "\"exception\" must be \"none\" or \"tap\""},
+    {"DpdkUnknownPortKey", R"(
+[[dataplane.dpdk.port]]
+interface = "eth0"
+devargs = "0000:01:00.0"
+queues = 2
+)",
+     4, "unknown key \"queues\" in [[dataplane.dpdk.port]]"},
     {"EmptyWorkers", R"(
 [dataplane]
 backend = "socket"
@@ -1046,7 +1118,7 @@ resilient = true
     // [fib] is read first: its error wins over a later table's.
     {"FibErrorBeforeDataplaneError", R"(
 [dataplane]
-backend = "dpdk"
+backend = "vpp"
 [fib]
 table = 0
 )",
@@ -1054,10 +1126,10 @@ table = 0
     // Only the first error is reported.
     {"FirstErrorWins", R"(
 [dataplane]
-backend = "dpdk"
+backend = "vpp"
 workers = []
 )",
-     2, "backend \"dpdk\""},
+     2, "backend \"vpp\""},
 };
 
 INSTANTIATE_TEST_SUITE_P(BadInputs, ConfigRefusedTest, ::testing::ValuesIn(kBadCases),
@@ -1281,6 +1353,45 @@ workers = [0, 0]
 
 }  // namespace
 }  // namespace strobe::config
+
+TEST(ConfigDpdkTest, BackendEalArgsAndPorts) {
+  using strobe::config::Config;
+  using strobe::config::ParseConfig;
+  absl::StatusOr<Config> c = ParseConfig(R"(
+[dataplane]
+backend = "dpdk"
+workers = [1]
+[dataplane.dpdk]
+eal_args = ["--no-pci", "--no-huge", "-m", "512"]
+idle_sleep_us = 0
+[[dataplane.dpdk.port]]
+interface = "eth0"
+devargs = "net_af_packet0,iface=eth0"
+[[dataplane.dpdk.port]]
+interface = "eth1"
+devargs = "0000:01:00.1"
+exception = "tap"
+)",
+                                         "test.toml");
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->dataplane.backend, "dpdk");
+  EXPECT_EQ(c->dataplane.dpdk.eal_args,
+            (std::vector<std::string>{"--no-pci", "--no-huge", "-m", "512"}));
+  EXPECT_EQ(c->dataplane.dpdk.idle_sleep_us, 0);
+  ASSERT_EQ(c->dataplane.dpdk.ports.size(), 2u);
+  EXPECT_EQ(c->dataplane.dpdk.ports[0].interface, "eth0");
+  EXPECT_EQ(c->dataplane.dpdk.ports[0].devargs, "net_af_packet0,iface=eth0");
+  EXPECT_EQ(c->dataplane.dpdk.ports[0].line, 8);
+  EXPECT_EQ(c->dataplane.dpdk.ports[1].devargs, "0000:01:00.1");
+  EXPECT_FALSE(c->dataplane.dpdk.ports[0].exception_tap);
+  EXPECT_TRUE(c->dataplane.dpdk.ports[1].exception_tap);
+  // The defaults.
+  absl::StatusOr<Config> d = ParseConfig("", "test.toml");
+  ASSERT_TRUE(d.ok()) << d.status();
+  EXPECT_TRUE(d->dataplane.dpdk.eal_args.empty());
+  EXPECT_EQ(d->dataplane.dpdk.idle_sleep_us, 20);
+  EXPECT_EQ(d->dataplane.dpdk.rx_descriptors, 1024);
+}
 
 TEST(ConfigXdpTest, BackendModeAndInterfaces) {
   using strobe::config::Config;
