@@ -46,6 +46,9 @@ Worker::Worker(int index, int core, int worker_count, int realtime_priority)
   if (getrandom(&seed, sizeof(seed), 0) != sizeof(seed)) seed = MonotonicNowNs();
   rng_ = seed ^ static_cast<uint64_t>(index);
   wake_fd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  for (int i = 0; i < worker_count; ++i) {
+    handoff_.push_back(std::make_unique<SpscQueue<RxPacket>>(i == index ? 1 : 4096));
+  }
 }
 
 Worker::~Worker() {
@@ -226,8 +229,13 @@ void Worker::Run() {
   run_started_ns_ = MonotonicNowNs();
   epoll_event events[16];
   while (!stop_.load(std::memory_order_acquire)) {
-    // The dpdk backend: one burst from each queue first (its frames were waiting).
-    const bool received = !dpdk_queues_.empty() && PollDpdk();
+    // The dpdk backend: one burst from each queue first (its frames were waiting), then what
+    // the other workers handed over.
+    bool received = false;
+    if (!dpdk_queues_.empty()) {
+      received = PollDpdk();
+      received = DrainHandoff() || received;
+    }
     int64_t now = MonotonicNowNs();
     wheel_->Advance(now, [this, now](timer::TimerNode* node) { OnTimer(node, now); });
     FlushAfXdp();  // one kick per socket for every frame of this tick
@@ -270,9 +278,20 @@ void Worker::Run() {
   }
 }
 
-void Worker::DrainQueues() {
+bool Worker::DrainHandoff() {
   RxPacket packet;
-  while (handoff_.TryPop(&packet)) ProcessPacket(packet);
+  bool any = false;
+  for (auto& queue : handoff_) {
+    while (queue->TryPop(&packet)) {
+      ProcessPacket(packet);
+      any = true;
+    }
+  }
+  return any;
+}
+
+void Worker::DrainQueues() {
+  DrainHandoff();
   Task* task;
   while (tasks_.TryPop(&task)) {
     task->fn();
@@ -355,8 +374,9 @@ void Worker::ProcessPacket(const RxPacket& packet) {
   if (owner != index_ && owner < static_cast<int>(peers_.size())) {
     ++counters_.handed_off;
     Worker* to = peers_[owner];
-    if (to->handoff_.TryPush(packet)) {
-      to->Wake();
+    if (to->handoff_[static_cast<size_t>(index_)]->TryPush(packet)) {
+      // A polling worker (dpdk) drains its queue every round: no system call per packet.
+      if (to->dpdk_queues_.empty()) to->Wake();
     } else {
       ++counters_.rx_dropped[STROBE_BFD_DROP_NO_SESSION];
     }
@@ -407,6 +427,10 @@ void Worker::OnTimer(timer::TimerNode* node, int64_t now_ns) {
     if (late > kNsPerMs) ++counters_.timers_late_1ms;
   }
   if ((node->cookie & 1) == kTxTimer) {
+    if (node->deadline_ns >= run_started_ns_) {
+      counters_.tx_lateness.ObserveUs(
+          static_cast<uint64_t>(std::max<int64_t>(0, now_ns - node->deadline_ns)) / 1000);
+    }
     Transmit(slot, now_ns);
   } else {
     XdpRefreshRx(slot);  // packets absorbed in the kernel count as received

@@ -91,6 +91,9 @@ struct WorkerCounters {
   // keep up shows it here before any session flaps.
   int64_t timer_late_max_ns = 0;
   uint64_t timers_late_1ms = 0;  // fired more than 1 ms after their deadline
+  // How late each transmission left, in microseconds after its (jittered) scheduled time: the
+  // precision of the TX timers.
+  metrics::IntervalHistogram tx_lateness;
   // Down by detection timeout: time from the session's last packet (the worker's own thread
   // records and reads it, so no lock).
   metrics::LatencyHistogram detection_latency;
@@ -185,6 +188,7 @@ class Worker {
   void ProcessPacket(const RxPacket& packet);
   void DrainListener(int fd, bool multihop);
   void DrainQueues();
+  bool DrainHandoff();  // true when it processed a packet
   void OnTimer(timer::TimerNode* node, int64_t now_ns);
   void Apply(Slot& slot, uint32_t actions, int64_t now_ns);
   void Transmit(Slot& slot, int64_t now_ns);
@@ -242,7 +246,9 @@ class Worker {
   std::vector<std::pair<int, bool>> listeners_;    // fd, multihop
   std::unique_ptr<timer::TimingWheel> wheel_;
   uint64_t rng_;
-  SpscQueue<RxPacket> handoff_{4096};
+  // Packets handed over by each worker (index: the sender), one single-producer queue per
+  // sender: with the dpdk backend every worker receives and may hand over.
+  std::vector<std::unique_ptr<SpscQueue<RxPacket>>> handoff_;
   struct Task {
     std::function<void()> fn;
     std::promise<void> done;

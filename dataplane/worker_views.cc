@@ -175,6 +175,7 @@ nlohmann::json Worker::CountersJson() const {
       {"rx_dropped", DropsJson(counters_.rx_dropped)},
       {"detection_latency", counters_.detection_latency.ToJson()},
       {"rx_interval_us", counters_.rx_interval.SummaryJson()},
+      {"tx_lateness_us", counters_.tx_lateness.SummaryJson()},
       // CPU time of the worker thread (this runs on it): `strobectl show workers` turns two
       // samples into a busy percentage.
       {"cpu_ns", ThreadCpuNs()},

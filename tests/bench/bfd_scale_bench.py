@@ -12,8 +12,13 @@ session, K = ceil(sqrt(N)) (the pairs beyond N are left out), so N sessions need
 neighbours. Strobe <-> FRR: FRR 8.4 refuses a second session to the same peer address on one
 interface, so B (FRR) holds one address and A one address per session.
 
+The dpdk backend runs over the veth (net_af_packet, the kernel keeps the link) or, with
+--link memif, over a net_memif pair between the two dataplanes (pure software: shared memory,
+no kernel on the packet path; each side's TAP exception port carries ARP and the addresses).
+
 Output: one line per step and a summary table. Usage (root):
-  tests/bench/bfd_scale_bench.py [--peer strobe|frr] [--backend xdp|socket]
+  tests/bench/bfd_scale_bench.py [--peer strobe|frr] [--backend xdp|socket|dpdk]
+      [--link veth|memif]
       [--intervals 50,10,3.3] [--ladder 1000,2000,5000,10000] [--hold-s 60]
       [--realtime-priority P]   (SCHED_FIFO workers, [dataplane] realtime_priority)
 """
@@ -64,6 +69,28 @@ def cpu_times() -> dict[str, tuple[int, int]]:
     return out
 
 
+def worker_work(strobe: Strobe) -> tuple[int, int]:
+    """(CPU ns of the worker thread, packets it sent plus BFD packets it received)."""
+    w = strobe.counters()["workers"][0]
+    received = sum(q["rx_bfd"] for q in w.get("dpdk_queues", [])) or w["rx_packets"]
+    return w["cpu_ns"], w["tx_packets"] + received
+
+
+def per_packet(before: tuple[int, int], after: tuple[int, int]) -> dict:
+    """Worker CPU per packet over an interval, and what one core would do at 100 %."""
+    cpu, packets = after[0] - before[0], after[1] - before[1]
+    if packets <= 0:
+        return {}
+    ns = cpu / packets
+    return {"packets": packets, "cpu_ms": round(cpu / 1e6, 1), "ns_per_packet": round(ns, 1),
+            "packets_per_ms_per_core": round(1e6 / ns) if ns > 0 else None}
+
+
+def timer_precision(strobe: Strobe) -> dict:
+    """How late the worker's transmissions left (us after their jittered schedule)."""
+    return strobe.counters()["workers"][0].get("tx_lateness_us", {})
+
+
 def diagnostics(strobe: Strobe) -> dict:
     c = strobe.counters()
     w = c["workers"][0]
@@ -71,7 +98,11 @@ def diagnostics(strobe: Strobe) -> dict:
             else None, "tx_af_xdp_full": w.get("tx_af_xdp_full"),
             "timer_late_max_us": w.get("timer_late_max_us"), "timers_late_1ms":
             w.get("timers_late_1ms"),
-            "tx_errors": c["tx_errors"], "drops": {k: v for k, v in c["rx_dropped"].items() if v}}
+            "tx_errors": c["tx_errors"], "drops": {k: v for k, v in c["rx_dropped"].items() if v},
+            "dpdk": {"tx_dpdk": w.get("tx_dpdk"), "rx_steady": w.get("rx_steady"),
+                     "ports": [{k: p[k] for k in ("rx", "tx", "rx_missed", "rx_no_mbuf")}
+                               | {"tx_dropped": sum(q["tx_dropped"] for q in p["queues"])}
+                               for p in c["dpdk"]["ports"]]} if "dpdk" in c else None}
 
 
 def frr_summary(L: lab.Lab, ns: str) -> dict:
@@ -82,16 +113,17 @@ def frr_summary(L: lab.Lab, ns: str) -> dict:
 
 
 def step(peer: str, backend: str, sessions: int, interval_ms: float, hold_s: int,
-         realtime_priority: int = 0) -> dict:
+         realtime_priority: int = 0, link_kind: str = "veth") -> dict:
     try:
-        return run_step(peer, backend, sessions, interval_ms, hold_s, realtime_priority)
+        return run_step(peer, backend, sessions, interval_ms, hold_s, realtime_priority,
+                        link_kind)
     except (lab.LabError, lab.WaitTimeout) as e:  # a step that breaks the lab is a failed step
         return {"peer": peer, "backend": backend, "sessions": sessions,
                 "interval_ms": interval_ms, "ok": False, "error": str(e)[-500:]}
 
 
 def run_step(peer: str, backend: str, sessions: int, interval_ms: float, hold_s: int,
-             realtime_priority: int) -> dict:
+             realtime_priority: int, link_kind: str = "veth") -> dict:
     us = int(round(interval_ms * 1000))
     profile = [{"name": "p", "desired_min_tx_us": us, "required_min_rx_us": us,
                 "detect_mult": 3}]
@@ -109,16 +141,29 @@ def run_step(peer: str, backend: str, sessions: int, interval_ms: float, hold_s:
         else:
             a_addrs, b_addrs = addresses(0, sessions), ["198.19.255.254"]
             pairs = [(a, b_addrs[0]) for a in a_addrs]
-        add_addresses(L, ns_a, link.if_a, a_addrs)
-        add_addresses(L, ns_b, link.if_b, b_addrs)
+        memif = link_kind == "memif"
+        if_a, if_b = ("pa0", "pb0") if memif else (link.if_a, link.if_b)
+        ports_a = ports_b = None
+        if memif:  # the dataplanes make the link: a memif pair, a TAP on each side
+            sock = str(L.run_dir / "memif.sock")
+            ports_a = [{"interface": if_a, "exception": "tap",
+                        "devargs": f"net_memif0,role=server,socket={sock},socket-abstract=no"}]
+            ports_b = [{"interface": if_b, "exception": "tap",
+                        "devargs": f"net_memif0,role=client,socket={sock},socket-abstract=no"}]
+        else:
+            add_addresses(L, ns_a, link.if_a, a_addrs)
+            add_addresses(L, ns_b, link.if_b, b_addrs)
         t_start = time.monotonic()
         side_a = Strobe(L, ns_a, profile, [
-            {"peer": b, "local": a, "interface": link.if_a, "profile": "p"} for a, b in pairs],
-            workers=[0], name="a", dataplane=extra)
+            {"peer": b, "local": a, "interface": if_a, "profile": "p"} for a, b in pairs],
+            workers=[0], name="a", dataplane=extra, dpdk_ports=ports_a)
         if peer == "strobe":
             side_b = Strobe(L, ns_b, profile, [
-                {"peer": a, "local": b, "interface": link.if_b, "profile": "p"}
-                for a, b in pairs], workers=[1], name="b", dataplane=extra)
+                {"peer": a, "local": b, "interface": if_b, "profile": "p"}
+                for a, b in pairs], workers=[1], name="b", dataplane=extra, dpdk_ports=ports_b)
+            if memif:
+                add_addresses(L, ns_a, if_a, a_addrs)
+                add_addresses(L, ns_b, if_b, b_addrs)
 
             def b_summary() -> dict:
                 return summary(side_b)
@@ -145,21 +190,28 @@ def run_step(peer: str, backend: str, sessions: int, interval_ms: float, hold_s:
             return result
         result["bring_up_s"] = round(time.monotonic() - t_start, 1)
         a0, b0, c0 = summary(side_a), b_summary(), cpu_times()
+        wa0 = worker_work(side_a)
+        wb0 = worker_work(side_b) if peer == "strobe" else None
         time.sleep(hold_s)  # the hold itself is the measurement
         a1, b1, c1 = summary(side_a), b_summary(), cpu_times()
+        result["a_work"] = per_packet(wa0, worker_work(side_a))
+        if wb0 is not None:
+            result["b_work"] = per_packet(wb0, worker_work(side_b))
         result["core_busy_pct"] = {c: round(100.0 * (c1[c][0] - c0[c][0]) /
                                             max(1, c1[c][1] - c0[c][1]), 1) for c in c1}
         result.update({
             "a_false_downs": a1["downs"] - a0["downs"], "b_false_downs": b1["downs"] - b0["downs"],
             "a_up_at_end": a1["up"], "b_up_at_end": b1["up"], "a_af_xdp": a1["af_xdp"]})
         result["a_diag"] = diagnostics(side_a)
-        for ns, ifn in ((ns_a, link.if_a), (ns_b, link.if_b)):
+        result["a_tx_lateness_us"] = timer_precision(side_a)
+        for ns, ifn in () if memif else ((ns_a, link.if_a), (ns_b, link.if_b)):
             stats = L.exec(ns, ["ethtool", "-S", ifn], check=False).stdout
             result[f"ethtool_{ifn}"] = {k.strip(): int(v) for k, v in
                                         (line.split(":") for line in stats.splitlines()[1:]
                                          if ":" in line) if v.strip().isdigit() and int(v)}
         if peer == "strobe":
             result["b_diag"] = diagnostics(side_b)
+            result["b_tx_lateness_us"] = timer_precision(side_b)
         result["ok"] = (result["a_false_downs"] == 0 and result["b_false_downs"] == 0 and
                         a1["up"] == sessions and b1["up"] == sessions)
         return result
@@ -168,21 +220,26 @@ def run_step(peer: str, backend: str, sessions: int, interval_ms: float, hold_s:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--peer", choices=["strobe", "frr"], default="strobe")
-    ap.add_argument("--backend", choices=["xdp", "socket"], default="xdp")
+    ap.add_argument("--backend", choices=["xdp", "socket", "dpdk"], default="xdp")
+    ap.add_argument("--link", choices=["veth", "memif"], default="veth",
+                    help="dpdk only: net_af_packet on the veth, or a net_memif pair")
     ap.add_argument("--intervals", default="50,10,3.3")
     ap.add_argument("--ladder", default="1000,2000,5000,10000")
     ap.add_argument("--hold-s", type=int, default=60)
     ap.add_argument("--realtime-priority", type=int, default=0)
     a = ap.parse_args()
     lab.require_root_tools(bird=False, tshark=False, frr=a.peer == "frr")
-    print(f"scale ladder: strobe ({a.backend}, core 0, realtime priority {a.realtime_priority}) "
+    if a.link == "memif" and (a.backend != "dpdk" or a.peer != "strobe"):
+        ap.error("--link memif needs --backend dpdk --peer strobe")
+    print(f"scale ladder: strobe ({a.backend} over {a.link}, core 0, realtime priority "
+          f"{a.realtime_priority}) "
           f"<-> {a.peer} (core 1), hold {a.hold_s} s, "
           f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}", flush=True)
     best: dict[float, int] = {}
     first_fail: dict[float, int] = {}
     for interval in [float(x) for x in a.intervals.split(",")]:
         for n in [int(x) for x in a.ladder.split(",")]:
-            r = step(a.peer, a.backend, n, interval, a.hold_s, a.realtime_priority)
+            r = step(a.peer, a.backend, n, interval, a.hold_s, a.realtime_priority, a.link)
             print(r, flush=True)
             if not r["ok"]:
                 first_fail[interval] = n
