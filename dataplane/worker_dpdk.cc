@@ -25,9 +25,21 @@ void Worker::AddDpdkQueue(DpdkQueue* queue, int64_t idle_sleep_ns) {
   steady_rx_ = true;
 }
 
+namespace {
+
+// The kernel's side of an exception TAP is read with a system call per attempt, and its traffic
+// (ARP, ND, BGP's TCP) waits well for this long; the link's own queues are polled every round.
+constexpr int64_t kExceptionPollNs = 100 * 1000;
+
+}  // namespace
+
 bool Worker::PollDpdk() {
   bool any = false;
+  const int64_t round_ns = MonotonicNowNs();
+  const bool exceptions_due = round_ns - last_exception_poll_ns_ >= kExceptionPollNs;
+  if (exceptions_due) last_exception_poll_ns_ = round_ns;
   for (DpdkQueue* queue : dpdk_queues_) {
+    if (queue->role() == DpdkQueue::Role::kException && !exceptions_due) continue;
     const int64_t rx_ns = MonotonicNowNs();  // one clock read per burst
     const int ifindex = queue->ifindex();
     const uint16_t n = queue->Poll(

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import os
 import sys
 import time
 from pathlib import Path
@@ -223,12 +224,16 @@ def main() -> int:
     ap.add_argument("--backend", choices=["xdp", "socket", "dpdk"], default="xdp")
     ap.add_argument("--link", choices=["veth", "memif"], default="veth",
                     help="dpdk only: net_af_packet on the veth, or a net_memif pair")
+    ap.add_argument("--idle-sleep-us", type=int, default=None,
+                    help="dpdk only: [dataplane.dpdk] idle_sleep_us (0: busy polling)")
     ap.add_argument("--intervals", default="50,10,3.3")
     ap.add_argument("--ladder", default="1000,2000,5000,10000")
     ap.add_argument("--hold-s", type=int, default=60)
     ap.add_argument("--realtime-priority", type=int, default=0)
     a = ap.parse_args()
     lab.require_root_tools(bird=False, tshark=False, frr=a.peer == "frr")
+    if a.idle_sleep_us is not None:
+        os.environ["STROBE_DPDK_IDLE_SLEEP_US"] = str(a.idle_sleep_us)
     if a.link == "memif" and (a.backend != "dpdk" or a.peer != "strobe"):
         ap.error("--link memif needs --backend dpdk --peer strobe")
     print(f"scale ladder: strobe ({a.backend} over {a.link}, core 0, realtime priority "

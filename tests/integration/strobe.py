@@ -68,7 +68,10 @@ def dpdk_tables(sessions: list[dict], workers: list[int],
     keeps the veth, its addresses and every non-BFD packet)."""
     out = toml_table("[dataplane.dpdk]", {
         "eal_args": ["--no-pci", "--no-huge", "-m", "256", "--no-shconf", "--no-telemetry",
-                     "-l", str(workers[0]), "--log-level", "notice"]})
+                     "-l", str(workers[0]), "--log-level", "notice"],
+        # Benchmarks choose how a worker waits between empty rounds (0: busy polling).
+        **({"idle_sleep_us": int(os.environ["STROBE_DPDK_IDLE_SLEEP_US"])}
+           if "STROBE_DPDK_IDLE_SLEEP_US" in os.environ else {})})
     if ports is not None:
         for port in ports:
             out += toml_table("[[dataplane.dpdk.port]]", port)
