@@ -225,10 +225,17 @@ void Worker::RunOnWorker(std::function<void()> fn) {
   done.wait();
 }
 
+void Worker::NoteLoopPhase(int phase, int64_t start_ns, int64_t end_ns) {
+  const int64_t took = end_ns - start_ns;
+  if (took > counters_.loop_max_ns[phase]) counters_.loop_max_ns[phase] = took;
+  if (took > kNsPerMs) ++counters_.loop_over_1ms[phase];
+}
+
 void Worker::Run() {
   run_started_ns_ = MonotonicNowNs();
   epoll_event events[16];
   while (!stop_.load(std::memory_order_acquire)) {
+    const int64_t round_start = MonotonicNowNs();
     // The dpdk backend: one burst from each queue first (its frames were waiting), then what
     // the other workers handed over.
     bool received = false;
@@ -237,8 +244,11 @@ void Worker::Run() {
       received = DrainHandoff() || received;
     }
     int64_t now = MonotonicNowNs();
+    NoteLoopPhase(WorkerCounters::kReceive, round_start, now);
     wheel_->Advance(now, [this, now](timer::TimerNode* node) { OnTimer(node, now); });
     FlushAfXdp();  // one kick per socket for every frame of this tick
+    const int64_t timers_done = MonotonicNowNs();
+    NoteLoopPhase(WorkerCounters::kTimers, now, timers_done);
     if (area_ != nullptr) {
       ProcessCommands();
       RefreshCounters(now);
@@ -247,6 +257,7 @@ void Worker::Run() {
     }
     const int64_t next = wheel_->NextDeadlineNs();
     now = MonotonicNowNs();
+    NoteLoopPhase(WorkerCounters::kShared, timers_done, now);
     int64_t sleep_ns = next == timer::TimingWheel::kNever ? kMaxSleepNs : next - now;
     // Overdue (the batch took longer than the gap): no sleep. Due soon: one tick.
     if (sleep_ns > 0) sleep_ns = std::max(sleep_ns, kTickNs);
@@ -260,7 +271,13 @@ void Worker::Run() {
                      static_cast<long>(sleep_ns % kNsPerSec)};
     // Tell the control plane to ring our eventfd for new commands while we sleep.
     if (area_ != nullptr && !commands_.PrepareToSleep()) timeout = {0, 0};
+    const int64_t sleep_start = MonotonicNowNs();
     const int n = epoll_pwait2(epoll_fd_, events, 16, &timeout, nullptr);
+    const int64_t woke = MonotonicNowNs();
+    if (n == 0) {  // timed out: anything beyond the timeout is the scheduler's
+      NoteLoopPhase(WorkerCounters::kSleepOverrun,
+                    sleep_start + timeout.tv_sec * kNsPerSec + timeout.tv_nsec, woke);
+    }
     if (area_ != nullptr) commands_.Awake();
     for (int i = 0; i < n; ++i) {
       if (events[i].data.u64 == kRingCookie) {
@@ -275,6 +292,7 @@ void Worker::Run() {
         DrainListener(fd, multihop);
       }
     }
+    if (n > 0) NoteLoopPhase(WorkerCounters::kEvents, woke, MonotonicNowNs());
   }
 }
 

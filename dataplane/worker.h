@@ -94,6 +94,12 @@ struct WorkerCounters {
   // How late each transmission left, in microseconds after its (jittered) scheduled time: the
   // precision of the TX timers.
   metrics::IntervalHistogram tx_lateness;
+  // Where a late timer's time went: the longest stretch of each phase of the loop, and how
+  // often one took over 1 ms. kSleepOverrun: woken later than asked (preempted, or the vCPU
+  // descheduled), the rest is the worker's own work.
+  enum LoopPhase { kReceive, kTimers, kShared, kEvents, kSleepOverrun, kLoopPhases };
+  int64_t loop_max_ns[kLoopPhases] = {};
+  uint64_t loop_over_1ms[kLoopPhases] = {};
   // Down by detection timeout: time from the session's last packet (the worker's own thread
   // records and reads it, so no lock).
   metrics::LatencyHistogram detection_latency;
@@ -189,6 +195,7 @@ class Worker {
   void DrainListener(int fd, bool multihop);
   void DrainQueues();
   bool DrainHandoff();  // true when it processed a packet
+  void NoteLoopPhase(int phase, int64_t start_ns, int64_t end_ns);
   void OnTimer(timer::TimerNode* node, int64_t now_ns);
   void Apply(Slot& slot, uint32_t actions, int64_t now_ns);
   void Transmit(Slot& slot, int64_t now_ns);

@@ -105,6 +105,15 @@ nlohmann::json SessionJson(const SessionSnapshot& snapshot, int64_t now) {
 
 namespace {
 
+template <typename T>
+nlohmann::json LoopPhasesJson(const T (&values)[WorkerCounters::kLoopPhases], T divisor) {
+  return {{"receive", values[WorkerCounters::kReceive] / divisor},
+          {"timers", values[WorkerCounters::kTimers] / divisor},
+          {"shared", values[WorkerCounters::kShared] / divisor},
+          {"events", values[WorkerCounters::kEvents] / divisor},
+          {"sleep_overrun", values[WorkerCounters::kSleepOverrun] / divisor}};
+}
+
 int64_t ThreadCpuNs() {
   timespec ts;
   if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts) != 0) return 0;
@@ -176,6 +185,8 @@ nlohmann::json Worker::CountersJson() const {
       {"detection_latency", counters_.detection_latency.ToJson()},
       {"rx_interval_us", counters_.rx_interval.SummaryJson()},
       {"tx_lateness_us", counters_.tx_lateness.SummaryJson()},
+      {"loop_max_us", LoopPhasesJson(counters_.loop_max_ns, int64_t{1000})},
+      {"loop_over_1ms", LoopPhasesJson(counters_.loop_over_1ms, uint64_t{1})},
       // CPU time of the worker thread (this runs on it): `strobectl show workers` turns two
       // samples into a busy percentage.
       {"cpu_ns", ThreadCpuNs()},

@@ -99,6 +99,7 @@ def diagnostics(strobe: Strobe) -> dict:
             else None, "tx_af_xdp_full": w.get("tx_af_xdp_full"),
             "timer_late_max_us": w.get("timer_late_max_us"), "timers_late_1ms":
             w.get("timers_late_1ms"),
+            "loop_max_us": w.get("loop_max_us"), "loop_over_1ms": w.get("loop_over_1ms"),
             "tx_errors": c["tx_errors"], "drops": {k: v for k, v in c["rx_dropped"].items() if v},
             "dpdk": {"tx_dpdk": w.get("tx_dpdk"), "rx_steady": w.get("rx_steady"),
                      "ports": [{k: p[k] for k in ("rx", "tx", "rx_missed", "rx_no_mbuf")}
