@@ -232,6 +232,7 @@ void Worker::NoteLoopPhase(int phase, int64_t start_ns, int64_t end_ns) {
 }
 
 void Worker::Run() {
+  if (!dpdk_queues_.empty()) DpdkThreadStart();
   run_started_ns_ = MonotonicNowNs();
   epoll_event events[16];
   while (!stop_.load(std::memory_order_acquire)) {
@@ -294,6 +295,7 @@ void Worker::Run() {
     }
     if (n > 0) NoteLoopPhase(WorkerCounters::kEvents, woke, MonotonicNowNs());
   }
+  if (!dpdk_queues_.empty()) DpdkThreadStop();
 }
 
 bool Worker::DrainHandoff() {

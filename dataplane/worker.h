@@ -233,6 +233,10 @@ class Worker {
 
   // The dpdk backend (worker_dpdk.cc): one RX burst from every queue; true when any frame came.
   bool PollDpdk();
+  // The worker thread as an EAL lcore (rte_thread_register), so its mempool has a per-lcore
+  // cache; and back.
+  void DpdkThreadStart();
+  void DpdkThreadStop();
   // A frame received on a DPDK queue: false when it is not BFD.
   bool ReceiveFrame(std::span<const uint8_t> frame, int ifindex, int64_t rx_ns);
   // The user-space twin of the XDP steady-state rule (xdp/strobe_xdp.h): a packet equal to the

@@ -7,6 +7,9 @@
 // Transmission goes through worker_tx.cc's prebuilt frames, queued on this worker's TX queue and
 // sent as one burst per loop (FlushAfXdp).
 
+#include <rte_errno.h>
+#include <rte_lcore.h>
+
 #include <cstring>
 
 #include "dataplane/dpdk/dpdk_port.h"
@@ -14,6 +17,7 @@
 #include "dataplane/worker.h"
 #include "dataplane/worker_slot.h"
 #include "src/common/clock.h"
+#include "src/common/logging.h"
 
 namespace strobe::dataplane {
 
@@ -32,6 +36,17 @@ namespace {
 constexpr int64_t kExceptionPollNs = 100 * 1000;
 
 }  // namespace
+
+void Worker::DpdkThreadStart() {
+  if (rte_thread_register() != 0) {
+    STROBE_LOG(kWarning, "worker %d: not an EAL lcore (%s): its packet pool works without a cache",
+               index_, rte_strerror(rte_errno));
+    return;
+  }
+  STROBE_LOG(kInfo, "worker %d: EAL lcore %u", index_, rte_lcore_id());
+}
+
+void Worker::DpdkThreadStop() { rte_thread_unregister(); }
 
 bool Worker::PollDpdk() {
   bool any = false;

@@ -149,9 +149,9 @@ def run_step(peer: str, backend: str, sessions: int, interval_ms: float, hold_s:
         if memif:  # the dataplanes make the link: a memif pair, a TAP on each side
             sock = str(L.run_dir / "memif.sock")
             ports_a = [{"interface": if_a, "exception": "tap",
-                        "devargs": f"net_memif0,role=server,socket={sock},socket-abstract=no"}]
+                        "devargs": f"net_memif0,role=server,socket={sock},socket-abstract=no,rsize=12"}]
             ports_b = [{"interface": if_b, "exception": "tap",
-                        "devargs": f"net_memif0,role=client,socket={sock},socket-abstract=no"}]
+                        "devargs": f"net_memif0,role=client,socket={sock},socket-abstract=no,rsize=12"}]
         else:
             add_addresses(L, ns_a, link.if_a, a_addrs)
             add_addresses(L, ns_b, link.if_b, b_addrs)
