@@ -454,6 +454,13 @@ void Worker::OnTimer(timer::TimerNode* node, int64_t now_ns) {
     Transmit(slot, now_ns);
   } else {
     XdpRefreshRx(slot);  // packets absorbed in the kernel count as received
+    if (!dpdk_queues_.empty() && now_ns >= slot.session.detection_deadline_ns()) {
+      // Polled queues: the session's packets may be waiting in them (a long batch of timers, a
+      // stall). Take what is there before declaring anything Down; a silent peer stays silent.
+      const int64_t deadline = slot.session.detection_deadline_ns();
+      CatchUpReception();
+      if (slot.session.detection_deadline_ns() != deadline) ++counters_.detection_catch_ups;
+    }
     Apply(slot, slot.session.OnDetectionTimer(now_ns), now_ns);
   }
 }

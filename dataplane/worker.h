@@ -77,10 +77,12 @@ struct WorkerCounters {
   uint64_t rx_packets = 0;  // datagrams read from the listeners or handed over
   uint64_t tx_packets = 0;
   uint64_t tx_errors = 0;
-  uint64_t tx_af_xdp = 0;        // of tx_packets: sent from a prebuilt frame over AF_XDP
-  uint64_t tx_af_xdp_full = 0;   // AF_XDP ring full even after a flush: sent by socket instead
-  uint64_t tx_dpdk = 0;          // of tx_packets: sent from a prebuilt frame on a DPDK queue
-  uint64_t rx_steady = 0;        // dpdk: steady-state packets that only stamped their session
+  uint64_t tx_af_xdp = 0;       // of tx_packets: sent from a prebuilt frame over AF_XDP
+  uint64_t tx_af_xdp_full = 0;  // AF_XDP ring full even after a flush: sent by socket instead
+  uint64_t tx_dpdk = 0;         // of tx_packets: sent from a prebuilt frame on a DPDK queue
+  uint64_t rx_steady = 0;       // dpdk: steady-state packets that only stamped their session
+  // dpdk: detection timers that found the session's packets still waiting in the queues.
+  uint64_t detection_catch_ups = 0;
   uint64_t tx_frame_errors = 0;  // a frame template could not be built or patched
   uint64_t handed_off = 0;       // received here, owned by another worker
   uint64_t rx_dropped[STROBE_BFD_DROP_REASON_COUNT] = {};  // every drop, attributed or not
@@ -233,6 +235,9 @@ class Worker {
 
   // The dpdk backend (worker_dpdk.cc): one RX burst from every queue; true when any frame came.
   bool PollDpdk();
+  // Polls every queue and the handover queues until empty (bounded): before a detection timer
+  // declares a session Down.
+  void CatchUpReception();
   // The worker thread as an EAL lcore (rte_thread_register), so its mempool has a per-lcore
   // cache; and back.
   void DpdkThreadStart();

@@ -64,6 +64,14 @@ bool Worker::PollDpdk() {
   return any;
 }
 
+void Worker::CatchUpReception() {
+  // At most 64 rounds: 2,048 frames per queue.
+  for (int round = 0; round < 64; ++round) {
+    const bool polled = PollDpdk();
+    if (!DrainHandoff() && !polled) return;
+  }
+}
+
 bool Worker::ReceiveFrame(std::span<const uint8_t> frame, int ifindex, int64_t rx_ns) {
   RxPacket packet;
   if (ClassifyFrame(frame, &packet) != FrameClass::kBfd) return false;

@@ -175,6 +175,7 @@ nlohmann::json Worker::CountersJson() const {
       {"af_xdp", af_xdp},
       {"tx_dpdk", counters_.tx_dpdk},
       {"rx_steady", counters_.rx_steady},
+      {"detection_catch_ups", counters_.detection_catch_ups},
       {"dpdk_queues", DpdkQueuesJson()},
       {"neighbors_known", neighbors_.size()},
       {"handed_off", counters_.handed_off},

@@ -102,6 +102,7 @@ def diagnostics(strobe: Strobe) -> dict:
             "loop_max_us": w.get("loop_max_us"), "loop_over_1ms": w.get("loop_over_1ms"),
             "tx_errors": c["tx_errors"], "drops": {k: v for k, v in c["rx_dropped"].items() if v},
             "dpdk": {"tx_dpdk": w.get("tx_dpdk"), "rx_steady": w.get("rx_steady"),
+                     "detection_catch_ups": w.get("detection_catch_ups"),
                      "ports": [{k: p[k] for k in ("rx", "tx", "rx_missed", "rx_no_mbuf")}
                                | {"tx_dropped": sum(q["tx_dropped"] for q in p["queues"])}
                                for p in c["dpdk"]["ports"]]} if "dpdk" in c else None}
