@@ -3,9 +3,9 @@
 // and FSM as the other backends. A steady-state packet (the same 24 bytes as the last one the FSM
 // accepted while Up, xdp/strobe_xdp.h's rule) only stamps its session's last reception: no
 // decode, no FSM. Frames that are not BFD belong to the kernel: a vdev on a kernel link
-// (net_af_packet, net_af_xdp with its own program) leaves the kernel its copy, so they are freed.
-// Transmission goes through worker_tx.cc's prebuilt frames, queued on this worker's TX queue and
-// sent as one burst per loop (FlushAfXdp).
+// (net_af_packet) leaves the kernel its copy, so they are freed; a port with an exception TAP
+// passes them to it (DpdkQueue::Poll). Transmission goes through worker_tx.cc's prebuilt frames,
+// queued on this worker's TX queue and sent as one burst per loop (FlushAfXdp).
 
 #include <rte_errno.h>
 #include <rte_lcore.h>
