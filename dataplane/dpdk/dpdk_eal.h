@@ -3,6 +3,7 @@
 
 // DPDK's Environment Abstraction Layer, once per process, from [dataplane.dpdk] eal_args.
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -18,6 +19,10 @@ absl::Status InitEal(const std::vector<std::string>& args);
 
 // rte_eal_cleanup, after every port is closed. No-op when InitEal did not succeed.
 void CleanupEal();
+
+// What to tell the operator when rte_eal_init failed with `error` (rte_errno): `no_huge` when
+// eal_args hold --no-huge, `free_hugepages` as the kernel counts them.
+std::string EalErrorHint(int error, bool no_huge, int64_t free_hugepages);
 
 }  // namespace strobe::dataplane
 
