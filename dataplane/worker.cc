@@ -376,7 +376,7 @@ void Worker::ProcessPacket(const RxPacket& packet) {
   if (your != 0) {
     owner = WorkerOfDiscriminator(your);
     // The steady state costs one lookup and one compare (the dpdk backend).
-    if (steady_rx_ && owner == index_ && header == STROBE_BFD_OK) {
+    if (!dpdk_queues_.empty() && owner == index_ && header == STROBE_BFD_OK) {
       slot = FindByDiscriminator(your);
       if (slot != nullptr && slot->steady_ok && AbsorbSteady(*slot, packet)) return;
     }
@@ -433,7 +433,7 @@ void Worker::ProcessPacket(const RxPacket& packet) {
       counters_.rx_interval.ObserveUs(static_cast<uint64_t>(packet.rx_ns - previous_rx_ns) / 1000);
     }
     XdpLearn(*slot, wire, packet.rx_ns);
-    if (steady_rx_) SteadyLearn(*slot, wire);
+    if (!dpdk_queues_.empty()) SteadyLearn(*slot, wire);
   }
   Apply(*slot, actions, MonotonicNowNs());
 }

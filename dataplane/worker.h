@@ -279,7 +279,6 @@ class Worker {
   std::vector<DpdkQueue*> dpdk_queues_;
   int64_t dpdk_idle_sleep_ns_ = 0;
   int64_t last_exception_poll_ns_ = 0;
-  bool steady_rx_ = false;  // AbsorbSteady applies (the dpdk backend)
   absl::flat_hash_map<std::pair<int, net::IpAddress>, MacAddress> neighbors_;
   absl::flat_hash_map<int, MacAddress> link_macs_;
   ipc::WorkerArea* area_ = nullptr;

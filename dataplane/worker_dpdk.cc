@@ -26,7 +26,6 @@ void Worker::AddDpdkQueue(DpdkQueue* queue, int64_t idle_sleep_ns) {
   // Prebuilt frames leave on the link, never on the exception TAP.
   if (queue->role() == DpdkQueue::Role::kPort) frame_tx_[queue->ifindex()] = queue;
   dpdk_idle_sleep_ns_ = idle_sleep_ns;
-  steady_rx_ = true;
 }
 
 namespace {
