@@ -438,6 +438,9 @@ nlohmann::json Dataplane::Reload(const config::Config& config) {
   if (now.control_socket != was.control_socket) {
     restart_required.push_back("dataplane.control_socket");
   }
+  if (now.control_socket_group != was.control_socket_group) {
+    restart_required.push_back("dataplane.control_socket_group");
+  }
   if (now.metrics_address != was.metrics_address) {
     restart_required.push_back("dataplane.metrics_address");
   }

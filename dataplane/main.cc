@@ -2,13 +2,16 @@
 // configured core, and answers strobectl on its control socket.
 
 #include <gflags/gflags.h>
+#include <linux/capability.h>
 #include <signal.h>
 
 #include <atomic>
 #include <cstdio>
 #include <string>
 
+#include "absl/strings/str_join.h"
 #include "dataplane/dataplane.h"
+#include "src/common/capabilities.h"
 #include "src/common/file_limit.h"
 #include "src/common/logging.h"
 #include "src/common/version.h"
@@ -19,6 +22,9 @@
 
 DEFINE_string(config, "", "Path of the appliance's TOML configuration file (required).");
 DEFINE_bool(check, false, "Only check the configuration file: exit 0 if valid, 2 if not.");
+DEFINE_bool(keep_capabilities, false,
+            "Keep every capability the process started with (for debugging: perf, gdb). By "
+            "default only CAP_NET_ADMIN and CAP_NET_RAW remain once the interfaces are set up.");
 DEFINE_string(log_level, "info", "Least severe log level printed: debug, info, warning, error.");
 
 namespace {
@@ -78,7 +84,8 @@ int main(int argc, char** argv) {
 
   // The socket first: a second instance must fail before it touches interfaces or programs.
   strobe::ipc::ControlServer control;
-  absl::Status status = control.Listen(config->dataplane.control_socket);
+  absl::Status status =
+      control.Listen(config->dataplane.control_socket, config->dataplane.control_socket_group.gid);
   if (!status.ok()) {
     STROBE_LOG(kError, "%s", std::string(status.message()));
     return kExitRuntimeError;
@@ -104,6 +111,20 @@ int main(int argc, char** argv) {
     STROBE_LOG(kError, "%s", std::string(status.message()));
     return kExitRuntimeError;
   }
+  // Least privilege: setup (XDP programs, AF_XDP and DPDK ports, real-time workers, locked
+  // memory) is done. The steady state still opens kernel sockets for sessions added by a reload
+  // or a ring client (SO_BINDTODEVICE: CAP_NET_RAW) and detaches XDP programs at exit and
+  // enlarges netlink buffers (CAP_NET_ADMIN).
+  if (!FLAGS_keep_capabilities) {
+    status = strobe::KeepOnlyCapabilities({CAP_NET_ADMIN, CAP_NET_RAW});
+    if (!status.ok()) {
+      STROBE_LOG(kError, "%s", std::string(status.message()));
+      (*dataplane)->Stop();
+      return kExitRuntimeError;
+    }
+  }
+  STROBE_LOG(kInfo, "strobe-dataplane: capabilities kept: %s",
+             absl::StrJoin(strobe::EffectiveCapabilityNames(), ","));
   STROBE_LOG(kInfo, "strobe-dataplane: %zu sessions, backend %s, control socket %s",
              config->sessions.size(), config->dataplane.backend, config->dataplane.control_socket);
   control.SetAttachHandlers([&](const nlohmann::json& args) { return (*dataplane)->Attach(args); },

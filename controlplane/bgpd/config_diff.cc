@@ -182,6 +182,8 @@ std::vector<std::string> RestartRequired(const config::Config& running,
   Check(&out, "bgp.multipath_relax", a.multipath_relax, b.multipath_relax);
   Check(&out, "controlplane.control_socket", running.controlplane.control_socket,
         next.controlplane.control_socket);
+  Check(&out, "controlplane.control_socket_group", running.controlplane.control_socket_group.name,
+        next.controlplane.control_socket_group.name);
   Check(&out, "controlplane.metrics_address", running.controlplane.metrics_address,
         next.controlplane.metrics_address);
   Check(&out, "dataplane.control_socket", running.dataplane.control_socket,
@@ -209,6 +211,7 @@ void KeepRestartOnlySettings(const config::Config& running, config::Config* next
   next->bgp.multipath_relax = running.bgp.multipath_relax;
   next->controlplane.control_socket = running.controlplane.control_socket;
   next->controlplane.metrics_address = running.controlplane.metrics_address;
+  next->controlplane.control_socket_group = running.controlplane.control_socket_group;
   next->dataplane.control_socket = running.dataplane.control_socket;
   next->fib = running.fib;
 }

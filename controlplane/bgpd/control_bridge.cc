@@ -4,8 +4,8 @@ namespace strobe::bgpd {
 
 ControlBridge::~ControlBridge() { Join(); }
 
-absl::Status ControlBridge::Start(const std::string& path, const std::atomic<bool>& stop) {
-  absl::Status s = server_.Listen(path);
+absl::Status ControlBridge::Start(const std::string& path, int gid, const std::atomic<bool>& stop) {
+  absl::Status s = server_.Listen(path, gid);
   if (!s.ok()) return s;
   thread_ = std::thread([this, &stop] {
     server_.Serve(

@@ -21,7 +21,7 @@ class ControlBridge {
 
   // Listens on `path` (fails when another daemon serves it) and starts the serving thread, which
   // runs until `stop` is true.
-  absl::Status Start(const std::string& path, const std::atomic<bool>& stop);
+  absl::Status Start(const std::string& path, int gid, const std::atomic<bool>& stop);
   // True once the serving thread has returned (after `stop`).
   bool finished() const { return finished_.load(); }
   void Join();

@@ -4,6 +4,7 @@
 // `strobectl config reload`) applies the file's differences without touching the rest.
 
 #include <gflags/gflags.h>
+#include <linux/capability.h>
 #include <signal.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
@@ -16,11 +17,13 @@
 #include <memory>
 #include <string>
 
+#include "absl/strings/str_join.h"
 #include "controlplane/bgpd/control_bridge.h"
 #include "controlplane/bgpd/event_loop.h"
 #include "controlplane/bgpd/fib_sink.h"
 #include "controlplane/bgpd/kernel_fib_sink.h"
 #include "controlplane/bgpd/speaker.h"
+#include "src/common/capabilities.h"
 #include "src/common/clock.h"
 #include "src/common/logging.h"
 #include "src/common/version.h"
@@ -30,6 +33,10 @@
 
 DEFINE_string(config, "", "Path of the appliance's TOML configuration file (required).");
 DEFINE_bool(check, false, "Only check the configuration file: exit 0 if valid, 2 if not.");
+DEFINE_bool(keep_capabilities, false,
+            "Keep every capability the process started with (for debugging). By default only "
+            "CAP_NET_ADMIN (netlink routes) and CAP_NET_BIND_SERVICE (port 179) remain once the "
+            "listeners and the FIB are set up.");
 DEFINE_string(log_level, "info", "Least severe log level printed: debug, info, warning, error.");
 DEFINE_int32(connect_port, 179,
              "TCP port of the neighbors for outgoing connections (tests run peers elsewhere).");
@@ -127,6 +134,7 @@ int main(int argc, char** argv) {
   options.idle_hold_ns = int64_t{FLAGS_idle_hold_ms} * strobe::kNsPerMs;
   options.idle_hold_max_ns = int64_t{FLAGS_idle_hold_max_ms} * strobe::kNsPerMs;
   const std::string control_socket = config->controlplane.control_socket;
+  const int control_socket_gid = config->controlplane.control_socket_group.gid;
   const std::string metrics_address = config->controlplane.metrics_address;
   const size_t neighbors = config->bgp.neighbors.size();
   const size_t ranges = config->bgp.listen_ranges.size();
@@ -159,7 +167,7 @@ int main(int argc, char** argv) {
 
   // The control socket first: a second instance must fail before it touches port 179.
   strobe::bgpd::ControlBridge control(&loop, speaker->get());
-  absl::Status status = control.Start(control_socket, g_stop);
+  absl::Status status = control.Start(control_socket, control_socket_gid, g_stop);
   // The metrics endpoint is served on the event loop, rendered from the same views as
   // `show bgp summary`, `show bgp neighbors` and `show fib`.
   strobe::metrics::HttpServer metrics;
@@ -171,6 +179,19 @@ int main(int argc, char** argv) {
     while (!control.finished()) loop.RunOnce(10 * strobe::kNsPerMs);
     return kExitRuntimeError;
   }
+  // Least privilege: the steady state writes routes (CAP_NET_ADMIN) and may listen on port 179
+  // at another address after a reload (CAP_NET_BIND_SERVICE); nothing else.
+  if (!FLAGS_keep_capabilities) {
+    status = strobe::KeepOnlyCapabilities({CAP_NET_ADMIN, CAP_NET_BIND_SERVICE});
+    if (!status.ok()) {
+      STROBE_LOG(kError, "%s", std::string(status.message()));
+      g_stop.store(true);
+      while (!control.finished()) loop.RunOnce(10 * strobe::kNsPerMs);
+      return kExitRuntimeError;
+    }
+  }
+  STROBE_LOG(kInfo, "strobe-bgpd: capabilities kept: %s",
+             absl::StrJoin(strobe::EffectiveCapabilityNames(), ","));
   STROBE_LOG(kInfo, "strobe-bgpd: AS %d, %zu neighbors, %zu listen ranges, control socket %s",
              (*speaker)->local_as(), neighbors, ranges, control_socket);
   const strobe::metrics::HttpServer::Renderer render_metrics = [&] {

@@ -142,7 +142,11 @@ absl::StatusOr<nlohmann::json> RunLoad(const Options& options, const std::atomic
   SourceAddresses addresses;
   if (absl::Status s = addresses.Add(options.interface, *sources); !s.ok()) return s;
   ipc::ControlServer server;
-  if (absl::Status s = server.Listen(config.dataplane.control_socket); !s.ok()) return s;
+  if (absl::Status s =
+          server.Listen(config.dataplane.control_socket, config.dataplane.control_socket_group.gid);
+      !s.ok()) {
+    return s;
+  }
   absl::StatusOr<std::unique_ptr<dataplane::Dataplane>> dataplane =
       dataplane::Dataplane::Create(config);
   if (!dataplane.ok()) return dataplane.status();

@@ -1,11 +1,14 @@
 #include "src/config/config.h"
 
+#include <grp.h>
+
 #include <filesystem>
 #include <fstream>
 #include <set>
 #include <sstream>
 #include <tuple>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "src/config/reader.h"
@@ -98,11 +101,41 @@ void ReadDpdk(Reader& r, const toml::table& t, DpdkConfig* out) {
   }
 }
 
+// A group name or a numeric gid, as chgrp takes it; nullopt if this machine knows no such group.
+std::optional<int> LookUpGroup(const std::string& name_or_gid) {
+  group entry{};
+  group* found = nullptr;
+  std::vector<char> buffer(16384);
+  uint32_t gid = 0;
+  const int rc =
+      absl::SimpleAtoi(name_or_gid, &gid)
+          ? getgrgid_r(gid, &entry, buffer.data(), buffer.size(), &found)
+          : getgrnam_r(name_or_gid.c_str(), &entry, buffer.data(), buffer.size(), &found);
+  if (rc != 0 || found == nullptr) return std::nullopt;
+  return static_cast<int>(found->gr_gid);
+}
+
+// `control_socket_group` = "NAME" or "GID": refused unless the group exists on this machine.
+void ReadControlSocketGroup(Reader& r, const toml::table& t, ControlSocketGroup* out) {
+  std::optional<std::string> s = r.String(t, "control_socket_group");
+  if (!s) return;
+  const std::optional<int> gid = LookUpGroup(*s);
+  if (!gid) {
+    r.Fail(t.get("control_socket_group"),
+           absl::StrCat("\"control_socket_group\" = \"", *s,
+                        "\": no such group (a group name or a numeric gid known to this machine)"));
+    return;
+  }
+  out->name = *s;
+  out->gid = *gid;
+}
+
 void ReadDataplane(Reader& r, const toml::table& t, DataplaneConfig* out) {
   r.OnlyKeys(t, "[dataplane]",
-             {"backend", "workers", "control_socket", "xdp", "dpdk", "realtime_priority",
-              "metrics_address"});
+             {"backend", "workers", "control_socket", "control_socket_group", "xdp", "dpdk",
+              "realtime_priority", "metrics_address"});
   ReadMetricsAddress(r, t, &out->metrics_address);
+  ReadControlSocketGroup(r, t, &out->control_socket_group);
   if (auto v = r.Int(t, "realtime_priority", 0, 99)) out->realtime_priority = static_cast<int>(*v);
   if (auto backend = r.String(t, "backend")) {
     if (*backend != "socket" && *backend != "xdp" && *backend != "dpdk") {
@@ -314,8 +347,9 @@ absl::StatusOr<Config> ParseConfig(std::string_view text, std::string_view sourc
   if (const toml::table* t = r.Table(root, "fib")) ReadFib(r, *t, &config.fib);
   if (const toml::table* t = r.Table(root, "dataplane")) ReadDataplane(r, *t, &config.dataplane);
   if (const toml::table* t = r.Table(root, "controlplane")) {
-    r.OnlyKeys(*t, "[controlplane]", {"control_socket", "metrics_address"});
+    r.OnlyKeys(*t, "[controlplane]", {"control_socket", "control_socket_group", "metrics_address"});
     ReadMetricsAddress(r, *t, &config.controlplane.metrics_address);
+    ReadControlSocketGroup(r, *t, &config.controlplane.control_socket_group);
     if (!config.controlplane.metrics_address.empty() &&
         config.controlplane.metrics_address == config.dataplane.metrics_address) {
       r.Fail(t->get("metrics_address"),

@@ -21,6 +21,14 @@ inline constexpr std::string_view kDefaultControlplaneSocket = "/run/strobe/bgpd
 // The dataplane's limit (dataplane/session_directory.h kMaxWorkers: 4 discriminator bits).
 inline constexpr size_t kMaxWorkers = 16;
 
+// `control_socket_group`: the group that owns a daemon's control socket (mode 0660), so its
+// members may run strobectl without root. Resolved when the file is read.
+struct ControlSocketGroup {
+  std::string name;  // as written: a group name or a number; empty: root's group (gid 0)
+  int gid = -1;      // -1: not set
+  bool operator==(const ControlSocketGroup&) const = default;
+};
+
 struct XdpConfig {
   bool native = true;                   // mode = "native" | "generic"
   bool af_xdp_tx = true;                // tx = "af_xdp" | "socket"
@@ -56,11 +64,13 @@ struct DataplaneConfig {
   std::vector<int> workers = {0};  // cores the workers are pinned to
   int realtime_priority = 0;       // SCHED_FIFO priority of the workers; 0: normal scheduling
   std::string control_socket = std::string(kDefaultDataplaneSocket);
+  ControlSocketGroup control_socket_group;
   std::string metrics_address;  // "ADDRESS:PORT" of the Prometheus endpoint; empty: none
 };
 
 struct ControlplaneConfig {
   std::string control_socket = std::string(kDefaultControlplaneSocket);
+  ControlSocketGroup control_socket_group;
   std::string metrics_address;  // "ADDRESS:PORT" of the Prometheus endpoint; empty: none
 };
 

@@ -25,7 +25,7 @@ ControlServer::~ControlServer() {
   }
 }
 
-absl::Status ControlServer::Listen(const std::string& path) {
+absl::Status ControlServer::Listen(const std::string& path, int gid) {
   sockaddr_un addr{};
   addr.sun_family = AF_UNIX;
   if (path.size() >= sizeof(addr.sun_path)) {
@@ -40,12 +40,21 @@ absl::Status ControlServer::Listen(const std::string& path) {
   unlink(path.c_str());
   std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
   fd_ = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-  if (fd_ < 0 || bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0 ||
-      listen(fd_, 16) != 0) {
-    return absl::UnavailableError(absl::StrCat("control socket ", path, ": ", strerror(errno)));
+  // bind() creates the file with the umask applied: 0117 makes it 0660 at once, with no moment
+  // in which others could connect.
+  const mode_t old_umask = umask(0117);
+  const bool bound = fd_ >= 0 && bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0;
+  const int bind_errno = errno;
+  umask(old_umask);
+  if (!bound || listen(fd_, 16) != 0) {
+    return absl::UnavailableError(
+        absl::StrCat("control socket ", path, ": ", strerror(bound ? errno : bind_errno)));
   }
   path_ = path;
-  chmod(path.c_str(), 0660);
+  if (gid >= 0 && chown(path.c_str(), static_cast<uid_t>(-1), static_cast<gid_t>(gid)) != 0) {
+    return absl::PermissionDeniedError(
+        absl::StrCat("control socket ", path, ": chown to group ", gid, ": ", strerror(errno)));
+  }
   return absl::OkStatus();
 }
 

@@ -32,8 +32,9 @@ class ControlServer {
   ControlServer(const ControlServer&) = delete;
   ControlServer& operator=(const ControlServer&) = delete;
 
-  // Creates the socket's directory if needed, replaces a stale socket file, listens (mode 0660).
-  absl::Status Listen(const std::string& path);
+  // Creates the socket's directory if needed, replaces a stale socket file, listens. The socket
+  // is mode 0660 from its creation on, owned by group `gid` (-1: the process's group).
+  absl::Status Listen(const std::string& path, int gid = -1);
   // One client at a time may attach (the shared-memory consumer). `on_detach` runs when its
   // connection closes, however it ended (exit, crash, kill -9).
   void SetAttachHandlers(AttachHandler on_attach, std::function<void()> on_detach);

@@ -331,6 +331,23 @@ name = "p"
   EXPECT_EQ(p.line, 1);
 }
 
+TEST(ConfigTest, ControlSocketGroupByNameOrNumber) {
+  absl::StatusOr<Config> config = Parse(R"(
+[dataplane]
+control_socket_group = "root"
+[controlplane]
+control_socket_group = "0"
+)");
+  ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_EQ(config->dataplane.control_socket_group.name, "root");
+  EXPECT_EQ(config->dataplane.control_socket_group.gid, 0);
+  EXPECT_EQ(config->controlplane.control_socket_group.name, "0");
+  EXPECT_EQ(config->controlplane.control_socket_group.gid, 0);
+  absl::StatusOr<Config> unset = Parse("");
+  ASSERT_TRUE(unset.ok());
+  EXPECT_EQ(unset->dataplane.control_socket_group.gid, -1);
+}
+
 TEST(ConfigTest, MultihopSessionNeedsNoInterface) {
   absl::StatusOr<Config> config = Parse(R"(
 [[bfd.session]]
@@ -523,6 +540,18 @@ control_socket = "/run/x.sock"
 peer = "192.0.2.2"
 )",
      4, ""},
+    // Control socket groups must exist on this machine.
+    {"UnknownDataplaneSocketGroup", R"(
+[dataplane]
+control_socket_group = "no-such-group-strobe"
+)",
+     2, "\"control_socket_group\" = \"no-such-group-strobe\": no such group"},
+    {"UnknownControlplaneSocketGroupId", R"(
+[controlplane]
+control_socket = "/run/strobe/bgpd.sock"
+control_socket_group = "4000000000"
+)",
+     3, "no such group"},
     // Unknown keys.
     {"UnknownTopLevelKey", R"(
 [dataplane]
