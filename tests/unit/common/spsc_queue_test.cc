@@ -4,11 +4,11 @@
 
 #include "src/common/spsc_queue.h"
 
-#include "gtest/gtest.h"
-
 #include <atomic>
 #include <cstdint>
 #include <thread>
+
+#include "gtest/gtest.h"
 
 namespace strobe {
 namespace {
