@@ -83,31 +83,21 @@ absl::StatusOr<int> OpenListener(int family, uint16_t port) {
   return fd;
 }
 
-bool ReceiveOne(int fd, bool multihop, int64_t now_ns, RxPacket* out, size_t* full_length) {
-  sockaddr_storage from;
-  iovec iov{out->data, sizeof(out->data)};
-  alignas(cmsghdr) char control[256];
-  msghdr msg{};
-  msg.msg_name = &from;
-  msg.msg_namelen = sizeof(from);
-  msg.msg_iov = &iov;
-  msg.msg_iovlen = 1;
-  msg.msg_control = control;
-  msg.msg_controllen = sizeof(control);
-  const ssize_t n = recvmsg(fd, &msg, MSG_TRUNC);
-  if (n < 0) return false;
-  *full_length = static_cast<size_t>(n);
-  out->length = static_cast<uint16_t>(std::min<size_t>(n, sizeof(out->data)));
-  out->source = net::IpAddress::FromSockaddr(reinterpret_cast<sockaddr*>(&from));
+std::unique_ptr<ReceiveBuffers> MakeReceiveBuffers() { return std::make_unique<ReceiveBuffers>(); }
+
+namespace {
+
+// The addresses, TTL or hop limit and interface of one received datagram.
+void ParseReceived(const msghdr& msg, const sockaddr_storage& from, RxPacket* out) {
+  out->source = net::IpAddress::FromSockaddr(reinterpret_cast<const sockaddr*>(&from));
   out->source_port =
-      ntohs(from.ss_family == AF_INET ? reinterpret_cast<sockaddr_in*>(&from)->sin_port
-                                      : reinterpret_cast<sockaddr_in6*>(&from)->sin6_port);
-  out->multihop = multihop;
-  out->rx_ns = now_ns;
+      ntohs(from.ss_family == AF_INET ? reinterpret_cast<const sockaddr_in*>(&from)->sin_port
+                                      : reinterpret_cast<const sockaddr_in6*>(&from)->sin6_port);
   out->ttl = -1;
   out->ifindex = 0;
   out->destination = net::IpAddress();
-  for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c != nullptr; c = CMSG_NXTHDR(&msg, c)) {
+  for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c != nullptr;
+       c = CMSG_NXTHDR(const_cast<msghdr*>(&msg), c)) {
     if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_TTL) {
       int ttl;
       std::memcpy(&ttl, CMSG_DATA(c), sizeof(ttl));
@@ -128,7 +118,34 @@ bool ReceiveOne(int fd, bool multihop, int64_t now_ns, RxPacket* out, size_t* fu
       out->ifindex = static_cast<int>(info.ipi6_ifindex);
     }
   }
-  return true;
+}
+
+}  // namespace
+
+int ReceiveBatch(int fd, bool multihop, int64_t now_ns, ReceiveBuffers* b,
+                 RxPacket (&out)[kReceiveBatch]) {
+  for (int i = 0; i < kReceiveBatch; ++i) {
+    b->iov[i] = {out[i].data, sizeof(out[i].data)};
+    msghdr& msg = b->messages[i].msg_hdr;
+    msg = msghdr{};
+    msg.msg_name = &b->from[i];
+    msg.msg_namelen = sizeof(b->from[i]);
+    msg.msg_iov = &b->iov[i];
+    msg.msg_iovlen = 1;
+    msg.msg_control = b->control[i];
+    msg.msg_controllen = sizeof(b->control[i]);
+  }
+  const int n = recvmmsg(fd, b->messages, kReceiveBatch, MSG_DONTWAIT, nullptr);
+  if (n <= 0) return 0;
+  for (int i = 0; i < n; ++i) {
+    RxPacket& p = out[i];
+    // msg_len is what was copied: a longer datagram was truncated (MSG_TRUNC in msg_flags).
+    p.length = static_cast<uint16_t>(std::min<size_t>(b->messages[i].msg_len, sizeof(p.data)));
+    p.multihop = multihop;
+    p.rx_ns = now_ns;
+    ParseReceived(b->messages[i].msg_hdr, b->from[i], &p);
+  }
+  return n;
 }
 
 absl::StatusOr<int> OpenTransmitter(const net::IpAddress& local, const net::IpAddress& peer,

@@ -3,7 +3,11 @@
 
 // Kernel UDP sockets for the `socket` backend (RFC 5881 / RFC 5883 transport).
 
+#include <sys/socket.h>
+#include <sys/uio.h>
+
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -22,9 +26,21 @@ absl::StatusOr<int> OpenListener(int family, uint16_t port);
 // itself. No-op for an empty list.
 absl::Status IgnoreInterfaces(int fd, const std::vector<int>& ifindexes);
 
-// Receives one datagram from a listener. Returns false when none is waiting.
-// Oversized datagrams are truncated to RxPacket::data and reported with their full length.
-bool ReceiveOne(int fd, bool multihop, int64_t now_ns, RxPacket* out, size_t* full_length);
+// Up to kReceiveBatch datagrams from a listener in one system call (recvmmsg): a flood costs one
+// call per batch, not per packet. Each is stamped `now_ns`. Returns how many were received (0
+// when none is waiting). A datagram longer than RxPacket::data is truncated to it; the Length
+// check of RFC 5880 6.8.6 judges what was kept.
+inline constexpr int kReceiveBatch = 32;
+// The kernel's scatter/gather and ancillary-data areas of one batch, per worker.
+struct ReceiveBuffers {
+  mmsghdr messages[kReceiveBatch];
+  iovec iov[kReceiveBatch];
+  sockaddr_storage from[kReceiveBatch];
+  alignas(cmsghdr) char control[kReceiveBatch][256];
+};
+std::unique_ptr<ReceiveBuffers> MakeReceiveBuffers();
+int ReceiveBatch(int fd, bool multihop, int64_t now_ns, ReceiveBuffers* buffers,
+                 RxPacket (&out)[kReceiveBatch]);
 
 // The per-session transmit socket: bound to `local` and a source port from 49152-65535 unique on
 // the system (RFC 5881 section 4), TTL/hop limit 255, bound to `interface` for single-hop, and

@@ -320,16 +320,12 @@ void Worker::DrainQueues() {
 }
 
 void Worker::DrainListener(int fd, bool multihop) {
-  RxPacket packet;
-  size_t full_length = 0;
-  // Bounded, so timers are never starved by a flood.
-  for (int i = 0; i < 256; ++i) {
-    if (!ReceiveOne(fd, multihop, MonotonicNowNs(), &packet, &full_length)) return;
-    if (full_length > sizeof(packet.data)) {
-      // Longer than any BFD Control packet: the Length check below judges what we kept.
-      packet.length = static_cast<uint16_t>(sizeof(packet.data));
-    }
-    ProcessPacket(packet);
+  if (rx_buffers_ == nullptr) rx_buffers_ = MakeReceiveBuffers();
+  // Bounded (8 batches, 256 datagrams), so timers are never starved by a flood.
+  for (int batch = 0; batch < 8; ++batch) {
+    const int n = ReceiveBatch(fd, multihop, MonotonicNowNs(), rx_buffers_.get(), rx_batch_);
+    for (int i = 0; i < n; ++i) ProcessPacket(rx_batch_[i]);
+    if (n < kReceiveBatch) return;
   }
 }
 

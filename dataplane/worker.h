@@ -23,6 +23,7 @@
 #include "dataplane/frame_tx.h"
 #include "dataplane/neighbor_watch.h"
 #include "dataplane/rx_packet.h"
+#include "dataplane/socket_io.h"
 #include "dataplane/xdp_fastpath.h"
 #include "src/bfd/session.h"
 #include "src/common/spsc_queue.h"
@@ -260,6 +261,8 @@ class Worker {
   absl::flat_hash_map<ipc::SessionKey, Slot*> by_key_;
   absl::flat_hash_map<int, std::string> ifnames_;  // ifindex -> name cache
   std::vector<std::pair<int, bool>> listeners_;    // fd, multihop
+  std::unique_ptr<ReceiveBuffers> rx_buffers_;     // listeners' recvmmsg areas, made on first use
+  RxPacket rx_batch_[kReceiveBatch];
   std::unique_ptr<timer::TimingWheel> wheel_;
   uint64_t rng_;
   // Packets handed over by each worker (index: the sender), one single-producer queue per
