@@ -837,3 +837,14 @@ def frr_restart_daemon(L: Lab, ns: str, daemon: str, config: str | None = None, 
             raise LabError(f"FRR config for {ns} rejected after the restart: "
                            f"{(cp.stdout + cp.stderr).strip()}")
     return proc
+
+
+def frr_stop(L: Lab, ns: str, *, sig: int = signal.SIGKILL) -> None:
+    """Stop every FRR daemon of the instance in `ns` with `sig` (SIGKILL: the peer loses power)
+    and forget the instance, so that L.start_frr() can start another one (a peer's reboot)."""
+    inst = L._frr.pop(ns, None)
+    if inst is None:
+        raise LabError(f"no FRR running in {ns}")
+    for proc in reversed(list(inst.procs.values())):
+        L.stop(proc, sig=sig)
+    shutil.rmtree(FRR_RUN_DIR / ns, ignore_errors=True)
