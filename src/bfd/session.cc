@@ -104,7 +104,13 @@ void Session::PullTxEarlier(int64_t now_ns, uint32_t* actions) {
 void Session::UpdateAdvertisedTimers(int64_t now_ns, uint32_t* actions) {
   const uint32_t want_tx = state_ == State::kUp ? params_.desired_min_tx_us
                                                 : std::max(params_.desired_min_tx_us, kSlowTxUs);
-  const uint32_t want_rx = params_.required_min_rx_us;
+  // Until Up, the receive interval asked for is slow too (as FRR and BIRD do). Going Up is then
+  // a reduction of Required Min RX Interval, so the Detection Time stays long until the Poll
+  // Sequence it starts has terminated (section 6.8.3): the peer's fast packets arrive one round
+  // trip after our Final, and a round trip longer than the fast detection time must not take
+  // the session Down again (found with strobe-impair at 150 ms one-way delay).
+  const uint32_t want_rx = state_ == State::kUp ? params_.required_min_rx_us
+                                                : std::max(params_.required_min_rx_us, kSlowTxUs);
   if (want_tx == advertised_tx_us_ && want_rx == advertised_rx_us_) return;
   const int64_t old_deadline = detection_deadline_ns();
   const uint32_t old_tx_interval = tx_interval_us();

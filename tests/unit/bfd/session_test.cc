@@ -529,12 +529,12 @@ TEST(SessionTest, FullThreeWayHandshakeAndCounters) {
 
 TEST(DetectionTest, TimeIsRemoteMultTimesLargerOfLocalRxAndRemoteTx) {
   {
-    // The remote's Desired Min TX is the larger.
+    // The remote's Desired Min TX is the larger (before Up we ask for 1 s whatever is set).
     Harness h(Params(kSlowTxUs, 300 * kMsUs));
-    ASSERT_EQ(h.Rx(Pkt(State::kDown).MinTx(500 * kMsUs).Mult(4)), STROBE_BFD_OK);
-    EXPECT_EQ(h.s().detection_time_ns(), 4 * 500 * kMs);
-    EXPECT_EQ(h.s().detection_deadline_ns(), h.now() + 2 * kSec);
-    EXPECT_EQ(h.s().rx_interval_us(), 500 * kMsUs);
+    ASSERT_EQ(h.Rx(Pkt(State::kDown).MinTx(1500 * kMsUs).Mult(4)), STROBE_BFD_OK);
+    EXPECT_EQ(h.s().detection_time_ns(), 4 * 1500 * kMs);
+    EXPECT_EQ(h.s().detection_deadline_ns(), h.now() + 6 * kSec);
+    EXPECT_EQ(h.s().rx_interval_us(), 1500 * kMsUs);
   }
   {
     // Our Required Min RX is the larger; the local Detect Mult plays no part.
@@ -596,6 +596,7 @@ TEST(DetectionTest, EarlyTimerRearmsAndDeadlineMovesWithEachPacket) {
 TEST(DetectionTest, ExpiryAtDeadlineTakesUpDown) {
   Harness h(Params(kSlowTxUs, 100 * kMsUs));
   BringUp(h, 250 * kMsUs);
+  CompletePoll(h, 250 * kMsUs);
   ASSERT_EQ(h.Rx(Pkt(State::kUp).MinTx(250 * kMsUs).Mult(2)), STROBE_BFD_OK);
   const int64_t last_rx = h.now();
   ASSERT_EQ(h.s().detection_time_ns(), 500 * kMs);
@@ -693,15 +694,17 @@ TEST(DetectionTest, OwnerDetectsASilentPeerWithinTheDetectionTime) {
 // ---------------------------------------------------------------------------------------------
 // 3. Timers (sections 6.8.2, 6.8.3).
 
+// Both directions: the peer is asked for 1 s too, so going Up reduces Required Min RX and the
+// Detection Time follows only after the Poll (see TimersTest.GoingUpKeepsTheSlowDetectionTime...).
 TEST(TimersTest, SlowRateUntilUp) {
   Harness h(Params(100 * kMsUs, 200 * kMsUs));
   EXPECT_EQ(h.s().desired_min_tx_us(), kSlowTxUs);
-  EXPECT_EQ(h.s().required_min_rx_us(), 200 * kMsUs);
+  EXPECT_EQ(h.s().required_min_rx_us(), kSlowTxUs);
   EXPECT_EQ(h.s().tx_interval_us(), kSlowTxUs);
   std::optional<ControlPacket> sent = h.Tx();
   ASSERT_TRUE(sent.has_value());
   EXPECT_EQ(sent->desired_min_tx_us, kSlowTxUs);
-  EXPECT_EQ(sent->required_min_rx_us, 200 * kMsUs);
+  EXPECT_EQ(sent->required_min_rx_us, kSlowTxUs);
   EXPECT_FALSE(sent->poll);
   EXPECT_GE(h.s().next_tx_ns() - h.now(), 750 * kMs);
   EXPECT_LT(h.s().next_tx_ns() - h.now(), 1000 * kMs);
@@ -839,9 +842,32 @@ TEST(TimersTest, ReducedRequiredMinRxKeepsTheOldDetectionTimeUntilTheFinal) {
   EXPECT_EQ(h.armed_detect(), h.now() + 300 * kMs);
 }
 
+// Found with strobe-impair (tests/integration/fault_link_delay_test.py): 150 ms one-way delay,
+// 20 ms x 3. The peer comes Up and advertises 20 ms at once, but its fast packets follow only
+// once our Final has reached it, a round trip later. Until our own Poll (started by going Up) is
+// answered, the Detection Time must stay the slow one, or the session goes Down again after
+// 60 ms, every time it comes Up.
+TEST(TimersTest, GoingUpKeepsTheSlowDetectionTimeUntilTheFinal) {
+  Harness h(Params(20 * kMsUs, 20 * kMsUs));
+  ASSERT_EQ(h.Rx(Pkt(State::kInit).MinTx(20 * kMsUs).MinRx(20 * kMsUs)), STROBE_BFD_OK);
+  ASSERT_EQ(h.s().state(), State::kUp);
+  EXPECT_TRUE(h.s().poll_in_progress());
+  EXPECT_EQ(h.s().required_min_rx_us(), 20 * kMsUs);  // advertised with the Poll
+  EXPECT_EQ(h.s().detection_time_ns(), 3 * kSec);     // 3 x 1 s until the Final
+  const int64_t up_at = h.now();
+  h.Advance(299 * kMs);  // the round trip: nothing arrives
+  EXPECT_EQ(h.Detect(), kActionRearmDetect);
+  EXPECT_EQ(h.s().state(), State::kUp);
+  ASSERT_EQ(h.Rx(Pkt(State::kUp).Final().MinTx(20 * kMsUs).MinRx(20 * kMsUs)), STROBE_BFD_OK);
+  EXPECT_FALSE(h.s().poll_in_progress());
+  EXPECT_EQ(h.s().detection_time_ns(), 60 * kMs);
+  EXPECT_EQ(h.s().detection_deadline_ns(), up_at + 299 * kMs + 60 * kMs);
+}
+
 TEST(TimersTest, IncreasedRequiredMinRxLengthensDetectionAtOnce) {
   Harness h(Params(kSlowTxUs, 100 * kMsUs));
   BringUp(h, 100 * kMsUs);
+  CompletePoll(h, 100 * kMsUs);
   ASSERT_EQ(h.s().detection_time_ns(), 300 * kMs);
   h.Timers(kSlowTxUs, 2 * kSlowTxUs, 3);
   EXPECT_TRUE(h.s().poll_in_progress());
@@ -883,13 +909,14 @@ TEST(TimersTest, SetTimersWhileDownKeepsTheSlowRateAndStartsNoPoll) {
   h.Timers(10 * kMsUs, 10 * kMsUs, 3);
   EXPECT_FALSE(h.s().poll_in_progress());
   EXPECT_EQ(h.s().desired_min_tx_us(), kSlowTxUs);
-  EXPECT_EQ(h.s().required_min_rx_us(), 10 * kMsUs);
+  EXPECT_EQ(h.s().required_min_rx_us(), kSlowTxUs);
   EXPECT_EQ(h.s().params().desired_min_tx_us, 10 * kMsUs);
+  EXPECT_EQ(h.s().params().required_min_rx_us, 10 * kMsUs);
   std::optional<ControlPacket> sent = h.TxAtNext();
   ASSERT_TRUE(sent.has_value());
   EXPECT_FALSE(sent->poll);
   EXPECT_EQ(sent->desired_min_tx_us, kSlowTxUs);
-  EXPECT_EQ(sent->required_min_rx_us, 10 * kMsUs);
+  EXPECT_EQ(sent->required_min_rx_us, kSlowTxUs);
   // Once Up, the configured value is advertised with a Poll.
   BringUp(h);
   EXPECT_TRUE(h.s().poll_in_progress());
@@ -1194,7 +1221,7 @@ TEST(PacketTest, FieldsDecode) {
   EXPECT_EQ(sent->my_discriminator, kLocalDiscr);
   EXPECT_EQ(sent->your_discriminator, 0u);
   EXPECT_EQ(sent->desired_min_tx_us, kSlowTxUs);
-  EXPECT_EQ(sent->required_min_rx_us, 250 * kMsUs);
+  EXPECT_EQ(sent->required_min_rx_us, kSlowTxUs);  // 250 ms once Up
   EXPECT_EQ(sent->required_min_echo_rx_us, 0u);
   EXPECT_EQ(sent->detect_mult, 4);
   EXPECT_TRUE(sent->control_plane_independent);
@@ -1732,7 +1759,8 @@ TEST(SessionBugTest, BugPollCutShortByGoingDownKeepsAStaleDetectionTime) {
   ASSERT_EQ(h.s().state(), State::kDown);
   ASSERT_EQ(h.Rx(Pkt(State::kInit)), STROBE_BFD_OK);
   ASSERT_EQ(h.s().state(), State::kUp);
-  ASSERT_FALSE(h.s().poll_in_progress());  // nothing changed on going Up this time
+  // Going Up reduces Required Min RX from the slow rate: a Poll, its Final ends it.
+  CompletePoll(h, 100 * kMsUs);
   ASSERT_EQ(h.Rx(Pkt(State::kUp).MinTx(100 * kMsUs)), STROBE_BFD_OK);
   EXPECT_EQ(h.s().required_min_rx_us(), 100 * kMsUs);
   EXPECT_EQ(h.s().detection_time_ns(), 300 * kMs);  // 3 x max(100 ms, 100 ms), not 3 s
