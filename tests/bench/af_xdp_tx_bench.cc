@@ -9,7 +9,8 @@
 // one core: a lower bound of what a NIC, which takes the frame off the core, allows.
 //
 // Runs in a private network namespace (unshare); needs root. Usage:
-//   af_xdp_tx_bench [--core N] [--sessions S] [--batch B] [--seconds T]
+//   af_xdp_tx_bench [--core N] [--sessions S] [--batch B] [--seconds T] [--json]
+// (--json: one JSON line on stdout instead of the text, for scripts/bench)
 
 #include <net/if.h>
 #include <pthread.h>
@@ -46,12 +47,19 @@ double CpuSeconds(const timeval& t) { return t.tv_sec + t.tv_usec / 1e6; }
 int main(int argc, char** argv) {
   int core = 1, sessions = 1000, batch = 64;
   double seconds = 3;
-  for (int i = 1; i + 1 < argc; i += 2) {
+  bool json = false;
+  for (int i = 1; i < argc; ++i) {
     const std::string flag = argv[i];
+    if (flag == "--json") {
+      json = true;
+      continue;
+    }
+    if (i + 1 >= argc) break;
     if (flag == "--core") core = std::atoi(argv[i + 1]);
     if (flag == "--sessions") sessions = std::atoi(argv[i + 1]);
     if (flag == "--batch") batch = std::atoi(argv[i + 1]);
     if (flag == "--seconds") seconds = std::atof(argv[i + 1]);
+    ++i;
   }
   if (unshare(CLONE_NEWNET) != 0) {
     std::perror("unshare(CLONE_NEWNET) (run as root)");
@@ -133,6 +141,21 @@ int main(int argc, char** argv) {
   const std::vector<uint64_t> k = (*xdp)->Counters();
   const double user = CpuSeconds(r1.ru_utime) - CpuSeconds(r0.ru_utime);
   const double sys = CpuSeconds(r1.ru_stime) - CpuSeconds(r0.ru_stime);
+  if (json) {
+    std::printf(
+        "{\"bench\": \"af_xdp_tx_bench\", \"sessions\": %d, \"batch\": %d, \"core\": %d, "
+        "\"seconds\": %.3f, \"sent\": %llu, \"frames_per_ms\": %.1f, \"ns_per_frame\": %.1f, "
+        "\"user_pct\": %.1f, \"sys_pct\": %.1f, \"refused\": %llu, \"peer_xdp_seen\": %llu, "
+        "\"peer_xdp_no_session\": %llu}\n",
+        sessions, batch, core, elapsed, static_cast<unsigned long long>(sent), sent / elapsed / 1e3,
+        elapsed * 1e9 / static_cast<double>(sent), 100 * user / elapsed, 100 * sys / elapsed,
+        static_cast<unsigned long long>(refused),
+        static_cast<unsigned long long>(k[STROBE_BFD_DROP_NO_SESSION] + k[STROBE_XDP_ABSORBED] +
+                                        k[STROBE_XDP_TO_USER]),
+        static_cast<unsigned long long>(k[STROBE_BFD_DROP_NO_SESSION]));
+    Shell("ip link del txa");
+    return 0;
+  }
   std::printf(
       "%d sessions, batch %d, core %d, %.1f s: %llu frames sent = %.0f frames/ms "
       "(%.0f ns/frame; thread CPU user %.0f%% sys %.0f%%), %llu refused (ring full); "

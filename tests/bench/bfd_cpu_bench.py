@@ -1,16 +1,22 @@
 #!/usr/bin/env python3
 """CPU cost of N BFD sessions at a given interval on the device under test, in one run:
-strobe-dataplane on the socket backend, on the xdp backend, and FRR bfdd, each facing the same
-traffic partner (a strobe-dataplane on the socket backend) over one veth.
+strobe-dataplane on the socket backend, on the xdp backend, and FRR bfdd (and, with
+--duts ...,bird, BIRD 2's `protocol bfd`), each facing the same traffic partner (a
+strobe-dataplane on the socket backend) over one veth.
 
 The partner runs on core 0 and the DUT on core 1. Reported per DUT, over a hold of H seconds
 after every session is Up: the DUT process's own CPU (user + system, from /proc/PID/stat), the
 busy share of each core (from /proc/stat, which also counts softirq work such as the XDP program,
 which on a veth runs on the transmitting CPU, i.e. the partner's core 0), and the flaps the partner
 saw. Usage (root): tests/bench/bfd_cpu_bench.py [--sessions N] [--interval-ms I] [--hold-s H]
+    [--duts socket,xdp,frr[,bird]] [--settle-s S] [--json FILE]
+(--settle-s: the pause after every session is Up and negotiated, before the hold; --json: also
+append one JSON object per DUT to FILE, for scripts/bench.)
 """
 
 import argparse
+import datetime
+import json
 import os
 import sys
 import time
@@ -46,7 +52,7 @@ def proc_cpu(pids: list[int]) -> int:
     return total
 
 
-def run(dut: str, sessions: int, interval_ms: int, hold_s: int) -> dict:
+def run(dut: str, sessions: int, interval_ms: int, hold_s: int, settle_s: float = 3) -> dict:
     with lab.Lab() as L:
         peer_ns, dut_ns = L.ns("peer"), L.ns("dut")
         link = L.link(peer_ns, dut_ns, v4=False, v6=False)
@@ -71,6 +77,14 @@ def run(dut: str, sessions: int, interval_ms: int, hold_s: int) -> dict:
             pids = [p.pid for p in inst.procs.values()]
             for pid in pids:
                 lab.run(["taskset", "-a", "-p", "-c", "1", str(pid)])
+        elif dut == "bird":
+            conf = [f"router id {DUT_ADDR};", "protocol device {}", "protocol bfd {",
+                    f'  interface "{link.if_b}" {{ interval {interval_ms} ms; multiplier 3; }};']
+            conf += [f'  neighbor {a} dev "{link.if_b}" local {DUT_ADDR};' for a in addrs]
+            conf.append("}")
+            inst = L.start_bird(dut_ns, "\n".join(conf) + "\n", timeout_s=60)
+            pids = [inst.proc.pid]
+            lab.run(["taskset", "-a", "-p", "-c", "1", str(inst.proc.pid)])
         else:
             strobe_mod.BACKEND = dut
             d = Strobe(L, dut_ns, profile, [
@@ -84,7 +98,7 @@ def run(dut: str, sessions: int, interval_ms: int, hold_s: int) -> dict:
             up_ok = True
         except lab.WaitTimeout:
             up_ok = False
-        time.sleep(3)
+        time.sleep(settle_s)
         s0 = {s["local"]: s for s in partner.sessions()}
         c0, p0, t0 = cpu_times(), proc_cpu(pids), time.monotonic()
         time.sleep(hold_s)
@@ -105,13 +119,25 @@ def main() -> int:
     ap.add_argument("--interval-ms", type=int, default=50)
     ap.add_argument("--hold-s", type=int, default=20)
     ap.add_argument("--duts", default="socket,xdp,frr")
+    ap.add_argument("--settle-s", type=float, default=3)
+    ap.add_argument("--json", type=Path, help="also append one JSON object per DUT to FILE")
     a = ap.parse_args()
-    lab.require_root_tools(bird=False, tshark=False)
+    duts = a.duts.split(",")
+    if any(d not in ("socket", "xdp", "frr", "bird") for d in duts):
+        ap.error("--duts: socket, xdp, frr, bird")
+    lab.require_root_tools(bird="bird" in duts, tshark=False)
     print(f"{a.sessions} sessions at {a.interval_ms} ms x 3, hold {a.hold_s} s; partner on core 0 "
           f"(strobe, socket backend), DUT on core 1; {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}")
     print(f"{'DUT':8} {'up/N':>10} {'flaps':>6} {'DUT CPU %':>10} {'core0 %':>8} {'core1 %':>8}")
-    for dut in a.duts.split(","):
-        r = run(dut, a.sessions, a.interval_ms, a.hold_s)
+    for dut in duts:
+        started = datetime.datetime.now(datetime.timezone.utc)
+        r = run(dut, a.sessions, a.interval_ms, a.hold_s, a.settle_s)
+        if a.json:
+            with open(a.json, "a") as f:
+                f.write(json.dumps({"bench": "bfd_cpu", "sessions": a.sessions,
+                                    "interval_ms": a.interval_ms, "hold_s": a.hold_s,
+                                    "date": started.isoformat(timespec="seconds"),
+                                    "loadavg": os.getloadavg()[0], **r}) + "\n")
         print(f"{r['dut']:8} {r['up_at_end']:>5}/{a.sessions:<4} {r['flaps']:>6} "
               f"{r['dut_process_cpu_pct']:>10.1f} {r['core0_busy_pct']:>8.1f} "
               f"{r['core1_busy_pct']:>8.1f}", flush=True)

@@ -2,30 +2,37 @@
 """Scale ladder: the largest number of BFD sessions held Up for H seconds with zero false Down.
 
 Two parties on one veth pair, one core each: side A is a strobe-dataplane (one worker pinned to
-core 0); side B is either a second strobe-dataplane (one worker on core 1) or FRR bfdd (pinned to
-core 1). For each interval (ms, detect multiplier 3) the ladder tries the given session counts in
-order and stops at the first that fails. A step passes when every session comes Up, the Poll
-Sequences to the fast interval finish, and during the hold no session on either side leaves Up.
+core 0); side B is either a second strobe-dataplane (one worker on core 1), FRR bfdd or BIRD 2
+(pinned to core 1). For each interval (ms, detect multiplier 3) the ladder tries the given
+session counts in order and stops at the first that fails. A step passes when every session comes
+Up, the Poll Sequences to the fast interval finish, and during the hold no session on either side
+leaves Up.
 
 Strobe <-> Strobe: A holds K addresses and B holds K addresses, and every pair (a_i, b_j) is one
 session, K = ceil(sqrt(N)) (the pairs beyond N are left out), so N sessions need only 2K
 neighbours. Strobe <-> FRR: FRR 8.4 refuses a second session to the same peer address on one
-interface, so B (FRR) holds one address and A one address per session.
+interface, so B (FRR) holds one address and A one address per session; BIRD the same (`protocol
+bfd`, one `neighbor` per session, `debug { events }`: its false Downs are the "changed state from
+Up to Down" lines it logs during the hold).
 
 The dpdk backend runs over the veth (net_af_packet, the kernel keeps the link) or, with
 --link memif, over a net_memif pair between the two dataplanes (pure software: shared memory,
 no kernel on the packet path; each side's TAP exception port carries ARP and the addresses).
 
-Output: one line per step and a summary table. Usage (root):
-  tests/bench/bfd_scale_bench.py [--peer strobe|frr] [--backend xdp|socket|dpdk]
+Output: one line per step and a summary table; with --json FILE, also one JSON object per step
+appended to FILE (scripts/bench reads them). Usage (root):
+  tests/bench/bfd_scale_bench.py [--peer strobe|frr|bird] [--backend xdp|socket|dpdk]
       [--link veth|memif]
       [--intervals 50,10,3.3] [--ladder 1000,2000,5000,10000] [--hold-s 60]
       [--realtime-priority P]   (SCHED_FIFO workers, [dataplane] realtime_priority)
+      [--json FILE]
 """
 
 from __future__ import annotations
 
 import argparse
+import datetime
+import json
 import math
 import os
 import sys
@@ -115,6 +122,20 @@ def frr_summary(L: lab.Lab, ns: str) -> dict:
             "downs": sum(p["session-down"] for p in peers)}
 
 
+BIRD_DOWN = "changed state from Up to Down"
+
+
+def bird_summary(inst: lab.BirdInstance) -> dict:
+    """Sessions by state from `show bfd sessions`, and the Up -> Down transitions BIRD logged
+    (`debug { events }` in its `protocol bfd`)."""
+    states = lab.bird_bfd_sessions(inst.ctl)
+    try:
+        downs = inst.log.read_text(errors="replace").count(BIRD_DOWN)
+    except OSError:
+        downs = 0
+    return {"count": len(states), "up": sum(v == "Up" for v in states.values()), "downs": downs}
+
+
 def step(peer: str, backend: str, sessions: int, interval_ms: float, hold_s: int,
          realtime_priority: int = 0, link_kind: str = "veth") -> dict:
     try:
@@ -170,6 +191,17 @@ def run_step(peer: str, backend: str, sessions: int, interval_ms: float, hold_s:
 
             def b_summary() -> dict:
                 return summary(side_b)
+        elif peer == "bird":
+            conf = [f"router id {b_addrs[0]};", "protocol device {}", "protocol bfd {",
+                    "  debug { events };",
+                    f'  interface "{link.if_b}" {{ interval {us} us; multiplier 3; }};']
+            conf += [f'  neighbor {a} dev "{link.if_b}" local {b};' for a, b in pairs]
+            conf.append("}")
+            bird = L.start_bird(ns_b, "\n".join(conf) + "\n", timeout_s=120)
+            lab.run(["taskset", "-a", "-p", "-c", "1", str(bird.proc.pid)])
+
+            def b_summary() -> dict:
+                return bird_summary(bird)
         else:
             conf = ["bfd", " profile p", f"  transmit-interval {max(10, us // 1000)}",
                     f"  receive-interval {max(10, us // 1000)}", "  detect-multiplier 3", " !"]
@@ -222,7 +254,7 @@ def run_step(peer: str, backend: str, sessions: int, interval_ms: float, hold_s:
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--peer", choices=["strobe", "frr"], default="strobe")
+    ap.add_argument("--peer", choices=["strobe", "frr", "bird"], default="strobe")
     ap.add_argument("--backend", choices=["xdp", "socket", "dpdk"], default="xdp")
     ap.add_argument("--link", choices=["veth", "memif"], default="veth",
                     help="dpdk only: net_af_packet on the veth, or a net_memif pair")
@@ -232,8 +264,9 @@ def main() -> int:
     ap.add_argument("--ladder", default="1000,2000,5000,10000")
     ap.add_argument("--hold-s", type=int, default=60)
     ap.add_argument("--realtime-priority", type=int, default=0)
+    ap.add_argument("--json", type=Path, help="also append one JSON object per step to FILE")
     a = ap.parse_args()
-    lab.require_root_tools(bird=False, tshark=False, frr=a.peer == "frr")
+    lab.require_root_tools(bird=a.peer == "bird", tshark=False, frr=a.peer == "frr")
     if a.idle_sleep_us is not None:
         os.environ["STROBE_DPDK_IDLE_SLEEP_US"] = str(a.idle_sleep_us)
     if a.link == "memif" and (a.backend != "dpdk" or a.peer != "strobe"):
@@ -246,8 +279,19 @@ def main() -> int:
     first_fail: dict[float, int] = {}
     for interval in [float(x) for x in a.intervals.split(",")]:
         for n in [int(x) for x in a.ladder.split(",")]:
+            started = datetime.datetime.now(datetime.timezone.utc)
+            t0 = time.monotonic()
             r = step(a.peer, a.backend, n, interval, a.hold_s, a.realtime_priority, a.link)
             print(r, flush=True)
+            if a.json:
+                with open(a.json, "a") as f:
+                    f.write(json.dumps({
+                        "bench": "bfd_scale", "link": a.link, "hold_s": a.hold_s,
+                        "realtime_priority": a.realtime_priority,
+                        "idle_sleep_us": a.idle_sleep_us,
+                        "date": started.isoformat(timespec="seconds"),
+                        "duration_s": round(time.monotonic() - t0, 1),
+                        "loadavg": os.getloadavg()[0], **r}) + "\n")
             if not r["ok"]:
                 first_fail[interval] = n
                 break

@@ -309,8 +309,10 @@ def table(results: list[dict]) -> str:
             continue
         ratio = f"{100 * r['vs_kernel']:.0f} %" if r.get("vs_kernel") else ""
         total = f"{r['total_s']:.2f}" if "total_s" in r else ""
+        # Under one poll period (bird, frr), the install has no measurable duration.
+        rate = f"{r['routes_per_s']:,.0f}" if r.get("routes_per_s") else "-"
         lines.append(f"| {r['routes']:,} | {r['installer']} | {r['seconds']:.2f} "
-                     f"| {r['routes_per_s']:,.0f} | {ratio} | {r['user_s']:.2f} "
+                     f"| {rate} | {ratio} | {r['user_s']:.2f} "
                      f"| {r['sys_s']:.2f} | {total} |")
     return "\n".join(lines)
 

@@ -7,7 +7,9 @@
 //    the eventfd doorbell (PrepareToSleep, epoll_wait, Awake) the way BfdClient::Wait does;
 //  - throughput: records per second the ring carries with a busy consumer, in batches of 64.
 //
-// Usage: ring_bench [events [gap_us]]   (defaults: 100000 events, one every 20 us)
+// Usage: ring_bench [events [gap_us]] [--records N] [--json]
+//   (defaults: 100000 events, one every 20 us; 20,000,000 records for the throughput; --json:
+//   one JSON line on stdout instead of the tables, for scripts/bench)
 
 #include <pthread.h>
 #include <sched.h>
@@ -247,60 +249,121 @@ double Percentile(const std::vector<int64_t>& sorted, double p) {
   return static_cast<double>(sorted[index]) / 1000.0;
 }
 
-void PrintLatency(const char* mode, LatencyResult result, int events) {
+struct LatencySummary {
+  double p50 = 0, p99 = 0, p999 = 0, max = 0;  // us
+  uint64_t slow = 0, stalls = 0, doorbells = 0, missed = 0;
+  size_t received = 0;
+};
+
+LatencySummary Summarize(LatencyResult result) {
+  LatencySummary s;
   // Slow events in arrival order: one stall of either thread (a preempted vCPU) delays every
   // event sent during it, so count the stalls too.
-  uint64_t slow = 0, stalls = 0;
   bool in_stall = false;
   for (int64_t ns : result.ns) {
     const bool is_slow = ns > kSlowNs;
-    slow += is_slow;
-    stalls += is_slow && !in_stall;
+    s.slow += is_slow;
+    s.stalls += is_slow && !in_stall;
     in_stall = is_slow;
   }
   std::sort(result.ns.begin(), result.ns.end());
-  std::printf("%-10s %8.2f %8.2f %9.2f %9.2f %8llu %7llu %10llu %7llu\n", mode,
-              Percentile(result.ns, 0.5), Percentile(result.ns, 0.99), Percentile(result.ns, 0.999),
-              static_cast<double>(result.ns.back()) / 1000.0, static_cast<unsigned long long>(slow),
-              static_cast<unsigned long long>(stalls),
-              static_cast<unsigned long long>(result.doorbells),
-              static_cast<unsigned long long>(result.missed));
-  if (result.ns.size() != static_cast<size_t>(events)) std::printf("  (lost events!)\n");
+  s.p50 = Percentile(result.ns, 0.5);
+  s.p99 = Percentile(result.ns, 0.99);
+  s.p999 = Percentile(result.ns, 0.999);
+  s.max = result.ns.empty() ? 0 : static_cast<double>(result.ns.back()) / 1000.0;
+  s.doorbells = result.doorbells;
+  s.missed = result.missed;
+  s.received = result.ns.size();
+  return s;
+}
+
+void PrintLatency(const char* mode, const LatencySummary& s, int events) {
+  std::printf(
+      "%-10s %8.2f %8.2f %9.2f %9.2f %8llu %7llu %10llu %7llu\n", mode, s.p50, s.p99, s.p999, s.max,
+      static_cast<unsigned long long>(s.slow), static_cast<unsigned long long>(s.stalls),
+      static_cast<unsigned long long>(s.doorbells), static_cast<unsigned long long>(s.missed));
+  if (s.received != static_cast<size_t>(events)) std::printf("  (lost events!)\n");
+}
+
+std::string LatencyJson(const LatencySummary& s) {
+  char buf[512];
+  std::snprintf(buf, sizeof(buf),
+                "{\"p50_us\": %.3f, \"p99_us\": %.3f, \"p999_us\": %.3f, \"max_us\": %.3f, "
+                "\"over_100us\": %llu, \"stalls\": %llu, \"doorbells\": %llu, \"missed\": %llu, "
+                "\"received\": %zu}",
+                s.p50, s.p99, s.p999, s.max, static_cast<unsigned long long>(s.slow),
+                static_cast<unsigned long long>(s.stalls),
+                static_cast<unsigned long long>(s.doorbells),
+                static_cast<unsigned long long>(s.missed), s.received);
+  return buf;
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
-  const int events = argc > 1 ? std::atoi(argv[1]) : 100'000;
-  const int gap_us = argc > 2 ? std::atoi(argv[2]) : 20;
-  if (events <= 0 || gap_us < 0) {
-    std::fprintf(stderr, "usage: %s [events [gap_us]]\n", argv[0]);
+  std::vector<std::string> positional;
+  bool json = false;
+  uint64_t records = kThroughputRecords;
+  for (int i = 1; i < argc; ++i) {
+    const std::string arg = argv[i];
+    if (arg == "--json") {
+      json = true;
+    } else if (arg == "--records" && i + 1 < argc) {
+      records = std::strtoull(argv[++i], nullptr, 10);
+    } else {
+      positional.push_back(arg);
+    }
+  }
+  const int events = positional.size() > 0 ? std::atoi(positional[0].c_str()) : 100'000;
+  const int gap_us = positional.size() > 1 ? std::atoi(positional[1].c_str()) : 20;
+  if (events <= 0 || gap_us < 0 || positional.size() > 2 || records <= kBatch) {
+    std::fprintf(stderr, "usage: %s [events [gap_us]] [--records N] [--json]\n", argv[0]);
     return 2;
   }
   Cpus cpus;
   const long online = sysconf(_SC_NPROCESSORS_ONLN);
   if (online < 2) cpus.consumer = 0;
 
-  const LatencyResult busy = MeasureLatency(false, events, gap_us * strobe::kNsPerUs, &cpus);
-  std::printf("ring_bench: %d events of %zu bytes, one every %d us; %ld CPUs online\n", events,
-              sizeof(EventRecord), gap_us, online);
-  std::printf(
-      "producer pinned to CPU %d (running on %d), consumer pinned to CPU %d (running on "
-      "%d)\n\n",
-      cpus.producer, cpus.producer_ran_on, cpus.consumer, cpus.consumer_ran_on);
-  std::printf("latency, producer timestamp -> consumer receipt, in us\n");
-  std::printf("%-10s %8s %8s %9s %9s %8s %7s %10s %7s\n", "consumer", "p50", "p99", "p99.9", "max",
-              ">100us", "stalls", "doorbells", "missed");
-  PrintLatency("busy-poll", busy, events);
-  const LatencyResult sleeping = MeasureLatency(true, events, gap_us * strobe::kNsPerUs, &cpus);
-  PrintLatency("sleeping", sleeping, events);
+  const LatencySummary busy =
+      Summarize(MeasureLatency(false, events, gap_us * strobe::kNsPerUs, &cpus));
+  if (!json) {
+    std::printf("ring_bench: %d events of %zu bytes, one every %d us; %ld CPUs online\n", events,
+                sizeof(EventRecord), gap_us, online);
+    std::printf(
+        "producer pinned to CPU %d (running on %d), consumer pinned to CPU %d (running on "
+        "%d)\n\n",
+        cpus.producer, cpus.producer_ran_on, cpus.consumer, cpus.consumer_ran_on);
+    std::printf("latency, producer timestamp -> consumer receipt, in us\n");
+    std::printf("%-10s %8s %8s %9s %9s %8s %7s %10s %7s\n", "consumer", "p50", "p99", "p99.9",
+                "max", ">100us", "stalls", "doorbells", "missed");
+    PrintLatency("busy-poll", busy, events);
+  }
+  const LatencySummary sleeping =
+      Summarize(MeasureLatency(true, events, gap_us * strobe::kNsPerUs, &cpus));
+  if (!json) PrintLatency("sleeping", sleeping, events);
 
-  const ThroughputResult t = MeasureThroughput(kThroughputRecords, &cpus);
+  const ThroughputResult t = MeasureThroughput(records, &cpus);
+  const bool ok = t.out_of_order == 0 && busy.missed == 0 && sleeping.missed == 0 &&
+                  busy.received == static_cast<size_t>(events) &&
+                  sleeping.received == static_cast<size_t>(events);
+  if (json) {
+    std::printf(
+        "{\"bench\": \"ring_bench\", \"events\": %d, \"gap_us\": %d, \"record_bytes\": %zu, "
+        "\"producer_cpu\": %d, \"consumer_cpu\": %d, \"busy\": %s, \"sleeping\": %s, "
+        "\"throughput_records\": %llu, \"throughput_mrecords_per_s\": %.3f, "
+        "\"throughput_gb_per_s\": %.3f, \"ring_full\": %llu, \"order_ok\": %s, \"ok\": %s}\n",
+        events, gap_us, sizeof(EventRecord), cpus.producer_ran_on, cpus.consumer_ran_on,
+        LatencyJson(busy).c_str(), LatencyJson(sleeping).c_str(),
+        static_cast<unsigned long long>(records), t.records_per_sec / 1e6,
+        t.records_per_sec * sizeof(EventRecord) / 1e9, static_cast<unsigned long long>(t.full),
+        t.out_of_order == 0 ? "true" : "false", ok ? "true" : "false");
+    return ok ? 0 : 1;
+  }
   std::printf(
       "\nthroughput, consumer busy, batches of %d: %.1f M records/s (%.2f GB/s), %llu "
       "records, %llu pushes found the ring full, order %s\n",
       kBatch, t.records_per_sec / 1e6, t.records_per_sec * sizeof(EventRecord) / 1e9,
-      static_cast<unsigned long long>(kThroughputRecords), static_cast<unsigned long long>(t.full),
+      static_cast<unsigned long long>(records), static_cast<unsigned long long>(t.full),
       t.out_of_order == 0 ? "ok" : "BROKEN");
   return t.out_of_order == 0 && busy.missed == 0 && sleeping.missed == 0 ? 0 : 1;
 }

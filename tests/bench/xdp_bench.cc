@@ -3,6 +3,9 @@
 // test-run loop itself). Needs root. Prints ns per packet for each path through the program:
 // steady state (absorbed), interesting (to user space through the ring buffer), ring full,
 // invalid (bad version), no session, and not BFD (passed).
+//
+// Usage: xdp_bench [--repeat N] [--json]   (--repeat: runs per round, default 1,000,000; --json:
+// one JSON line on stdout instead of the text, for scripts/bench)
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -16,6 +19,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
+#include <string>
 #include <vector>
 
 #include "tests/unit/xdp/packet_builder.h"
@@ -30,7 +34,7 @@ using strobe::xdp_test::Packet;
 using strobe::xdp_test::V4;
 using strobe::xdp_test::V6;
 
-constexpr int kRepeat = 1'000'000;
+int repeat_runs = 1'000'000;  // runs per round (--repeat)
 constexpr int kRounds = 5;
 // The ring holds 8191 records: interesting packets are run in batches, drained in between.
 constexpr int kInterestingBatch = 4096;
@@ -44,6 +48,8 @@ constexpr uint32_t kDiscriminator6 =
 
 strobe_xdp* skel = nullptr;
 ring_buffer* ring = nullptr;
+bool json_output = false;
+std::string json_paths;  // the "paths" array's members, with --json
 
 uint64_t Counter(int which) {
   std::vector<uint64_t> per_cpu(static_cast<size_t>(libbpf_num_possible_cpus()));
@@ -84,17 +90,17 @@ double RunNs(int prog_fd, const std::vector<uint8_t>& frame, int repeat, int* ve
 // Runs `frame` kRounds times kRepeat times; prints the median and the best round. Checks that
 // every run took the path `counter` names (unless -1) and returned `verdict`. `prog_fd` -1: the
 // XDP program.
-bool Bench(const char* name, const std::vector<uint8_t>& frame, int counter, int verdict,
-           bool drain_between_batches = false, int prog_fd = -1) {
+bool Bench(const char* key, const char* name, const std::vector<uint8_t>& frame, int counter,
+           int verdict, bool drain_between_batches = false, int prog_fd = -1) {
   if (prog_fd < 0) prog_fd = bpf_program__fd(skel->progs.strobe_xdp_rx);
   std::vector<double> rounds;
   const uint64_t before = counter >= 0 ? Counter(counter) : 0;
   for (int round = 0; round < kRounds; ++round) {
     double total_ns = 0;
     int done = 0;
-    while (done < kRepeat) {
+    while (done < repeat_runs) {
       const int batch =
-          drain_between_batches ? std::min(kInterestingBatch, kRepeat - done) : kRepeat;
+          drain_between_batches ? std::min(kInterestingBatch, repeat_runs - done) : repeat_runs;
       int got = -1;
       const double ns = RunNs(prog_fd, frame, batch, &got);
       if (ns < 0) return false;
@@ -106,16 +112,24 @@ bool Bench(const char* name, const std::vector<uint8_t>& frame, int counter, int
       done += batch;
       if (drain_between_batches) Drain();  // not timed: user space's work
     }
-    rounds.push_back(total_ns / kRepeat);
+    rounds.push_back(total_ns / repeat_runs);
   }
   const uint64_t counted = counter >= 0 ? Counter(counter) - before : 0;
-  if (counter >= 0 && counted != static_cast<uint64_t>(kRounds) * kRepeat) {
+  if (counter >= 0 && counted != static_cast<uint64_t>(kRounds) * repeat_runs) {
     std::fprintf(stderr, "%s: %llu runs counted on counter %d, expected %llu\n", name,
                  static_cast<unsigned long long>(counted), counter,
-                 static_cast<unsigned long long>(kRounds) * kRepeat);
+                 static_cast<unsigned long long>(kRounds) * repeat_runs);
     return false;
   }
   std::sort(rounds.begin(), rounds.end());
+  if (json_output) {
+    char buf[256];
+    std::snprintf(buf, sizeof(buf),
+                  "%s{\"key\": \"%s\", \"path\": \"%s\", \"median_ns\": %.2f, \"best_ns\": %.2f}",
+                  json_paths.empty() ? "" : ", ", key, name, rounds[kRounds / 2], rounds[0]);
+    json_paths += buf;
+    return true;
+  }
   std::printf("%-44s %6.1f ns/packet (best %5.1f)\n", name, rounds[kRounds / 2], rounds[0]);
   return true;
 }
@@ -157,7 +171,18 @@ Packet Frame(const Bfd& bfd, int family = 4) {
 
 }  // namespace
 
-int main() {
+int main(int argc, char** argv) {
+  for (int i = 1; i < argc; ++i) {
+    const std::string arg = argv[i];
+    if (arg == "--json") {
+      json_output = true;
+    } else if (arg == "--repeat" && i + 1 < argc && std::atoi(argv[i + 1]) > 0) {
+      repeat_runs = std::atoi(argv[++i]);
+    } else {
+      std::fprintf(stderr, "usage: %s [--repeat N] [--json]\n", argv[0]);
+      return 2;
+    }
+  }
   skel = strobe_xdp::open();
   if (skel == nullptr ||
       bpf_map__set_max_entries(skel->maps.sessions, kWorkers * STROBE_XDP_SLOTS_PER_WORKER) != 0 ||
@@ -202,8 +227,10 @@ int main() {
   bgp.destination_port = 179;
   bgp.payload.assign(19, 0xff);  // a BGP keepalive's size
 
-  std::printf("XDP program, BPF_PROG_TEST_RUN, %d x %d runs per line (median, best round)\n",
-              kRounds, kRepeat);
+  if (!json_output) {
+    std::printf("XDP program, BPF_PROG_TEST_RUN, %d x %d runs per line (median, best round)\n",
+                kRounds, repeat_runs);
+  }
   bool ok = true;
   const int empty_fd = LoadRaw(false);
   const int ktime_fd = LoadRaw(true);
@@ -211,33 +238,40 @@ int main() {
     std::fprintf(stderr, "cannot load the floor programs\n");
     return 1;
   }
-  ok &= Bench("(floor) empty program: the test-run loop", Frame(steady4).Build(), -1, XDP_DROP,
-              false, empty_fd);
-  ok &= Bench("(floor) bpf_ktime_get_ns() alone", Frame(steady4).Build(), -1, XDP_DROP, false,
-              ktime_fd);
-  ok &= Bench("(a) steady state, IPv4 (absorbed)", Frame(steady4).Build(), STROBE_XDP_ABSORBED,
-              XDP_DROP);
-  ok &= Bench("(a) steady state, IPv6 (absorbed)", Frame(steady6, 6).Build(), STROBE_XDP_ABSORBED,
-              XDP_DROP);
-  ok &= Bench("(a) steady state, IPv4 in QinQ (absorbed)", qinq.Build(), STROBE_XDP_ABSORBED,
-              XDP_DROP);
-  ok &= Bench("(b) interesting, Poll (to the ring, drained)", Frame(poll).Build(),
+  ok &= Bench("floor_empty", "(floor) empty program: the test-run loop", Frame(steady4).Build(), -1,
+              XDP_DROP, false, empty_fd);
+  ok &= Bench("floor_ktime", "(floor) bpf_ktime_get_ns() alone", Frame(steady4).Build(), -1,
+              XDP_DROP, false, ktime_fd);
+  ok &= Bench("steady_v4", "(a) steady state, IPv4 (absorbed)", Frame(steady4).Build(),
+              STROBE_XDP_ABSORBED, XDP_DROP);
+  ok &= Bench("steady_v6", "(a) steady state, IPv6 (absorbed)", Frame(steady6, 6).Build(),
+              STROBE_XDP_ABSORBED, XDP_DROP);
+  ok &= Bench("steady_qinq", "(a) steady state, IPv4 in QinQ (absorbed)", qinq.Build(),
+              STROBE_XDP_ABSORBED, XDP_DROP);
+  ok &= Bench("interesting", "(b) interesting, Poll (to the ring, drained)", Frame(poll).Build(),
               STROBE_XDP_TO_USER, XDP_DROP, /*drain_between_batches=*/true);
   Drain();
   {
     // Fill the ring, then measure the cost of a full ring.
     int verdict = 0;
     RunNs(bpf_program__fd(skel->progs.strobe_xdp_rx), Frame(poll).Build(), 10'000, &verdict);
-    ok &= Bench("(b') interesting, ring full (counted)", Frame(poll).Build(), STROBE_XDP_RING_FULL,
-                XDP_DROP);
+    ok &= Bench("ring_full", "(b') interesting, ring full (counted)", Frame(poll).Build(),
+                STROBE_XDP_RING_FULL, XDP_DROP);
     Drain();
   }
-  ok &= Bench("(c) invalid, bad version", Frame(bad_version).Build(), STROBE_BFD_DROP_BAD_VERSION,
-              XDP_DROP);
-  ok &= Bench("(c') invalid, no session", Frame(no_session).Build(), STROBE_BFD_DROP_NO_SESSION,
-              XDP_DROP);
-  ok &= Bench("(d) not BFD, TCP to port 179 (passed)", bgp.Build(), STROBE_XDP_PASSED, XDP_PASS);
+  ok &= Bench("bad_version", "(c) invalid, bad version", Frame(bad_version).Build(),
+              STROBE_BFD_DROP_BAD_VERSION, XDP_DROP);
+  ok &= Bench("no_session", "(c') invalid, no session", Frame(no_session).Build(),
+              STROBE_BFD_DROP_NO_SESSION, XDP_DROP);
+  ok &= Bench("not_bfd", "(d) not BFD, TCP to port 179 (passed)", bgp.Build(), STROBE_XDP_PASSED,
+              XDP_PASS);
 
+  if (json_output) {
+    std::printf(
+        "{\"bench\": \"xdp_bench\", \"rounds\": %d, \"repeat\": %d, \"ok\": %s, \"paths\": "
+        "[%s]}\n",
+        kRounds, repeat_runs, ok ? "true" : "false", json_paths.c_str());
+  }
   close(empty_fd);
   close(ktime_fd);
   ring_buffer__free(ring);
