@@ -158,6 +158,7 @@ int strobe_xdp_rx(struct xdp_md* ctx) {
   __u32 destination[4] = {0, 0, 0, 0};
   __u8 family;
   __u8 ttl;
+  __u32 ip_payload; /* bytes of the IP datagram after its header: they bound the UDP length */
   struct udphdr* udp;
   if (proto == bpf_htons(ETH_P_IP)) {
     struct iphdr* ip = l3;
@@ -166,6 +167,8 @@ int strobe_xdp_rx(struct xdp_md* ctx) {
     if (ip->frag_off & bpf_htons(STROBE_IP_FRAGMENT)) return pass();
     if (ip->protocol != IPPROTO_UDP) return pass();
     __u32 ip_len = ip->ihl * 4;
+    __u32 total = bpf_ntohs(ip->tot_len);
+    ip_payload = total > ip_len ? total - ip_len : 0;
     udp = l3 + ip_len;
     offset += ip_len;
     family = 4;
@@ -175,8 +178,9 @@ int strobe_xdp_rx(struct xdp_md* ctx) {
   } else if (proto == bpf_htons(ETH_P_IPV6)) {
     struct ipv6hdr* ip6 = l3;
     if ((void*)(ip6 + 1) > data_end) return pass();
-    if (ip6->nexthdr != IPPROTO_UDP) return pass();
+    if (ip6->version != 6 || ip6->nexthdr != IPPROTO_UDP) return pass();
     udp = (void*)(ip6 + 1);
+    ip_payload = bpf_ntohs(ip6->payload_len);
     offset += sizeof(*ip6);
     family = 6;
     ttl = ip6->hop_limit;
@@ -199,6 +203,10 @@ int strobe_xdp_rx(struct xdp_md* ctx) {
   /* From here on the packet is BFD, and never reaches the kernel's stack. */
   const __u8* payload = (const __u8*)(udp + 1);
   __u32 udp_len = bpf_ntohs(udp->len);
+  /* A UDP length beyond the IP datagram (total length, payload length) ends at the datagram, as
+   * in the kernel's stack (which trims to it and then drops the datagram as short) and in the
+   * poll-mode classifier (dataplane/rx_frame.cc): the same frame, the same verdict. */
+  if (udp_len > ip_payload) udp_len = ip_payload;
   __u32 claimed = udp_len >= sizeof(*udp) ? udp_len - sizeof(*udp) : 0;
   if ((void*)(payload + STROBE_BFD_MANDATORY_LEN) > data_end) {
     __u32 your = 0;

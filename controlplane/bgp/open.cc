@@ -1,5 +1,6 @@
 #include "controlplane/bgp/open.h"
 
+#include <algorithm>
 #include <utility>
 
 #include "absl/status/status.h"
@@ -105,6 +106,9 @@ std::optional<BgpError> ParseCapabilities(std::span<const uint8_t> value, Capabi
   return std::nullopt;
 }
 
+// Octets of one capability's value (its length is one octet).
+constexpr size_t kMaxCapabilityValue = 255;
+
 void PutCapability(std::vector<uint8_t>& out, uint8_t code, std::span<const uint8_t> value) {
   wire::PutU8(out, code);
   wire::PutU8(out, static_cast<uint8_t>(value.size()));
@@ -201,9 +205,13 @@ std::vector<uint8_t> EncodeCapabilities(const Capabilities& caps) {
     }
     PutCapability(out, kCapGracefulRestart, v);
   }
-  if (!caps.extended_next_hop.empty()) {
+  // A capability value has a one-octet length: longer lists go in several instances of the
+  // capability, which RFC 5492 section 4 allows and the decoder joins.
+  for (size_t i = 0; i < caps.extended_next_hop.size(); i += kMaxCapabilityValue / 6) {
     std::vector<uint8_t> v;
-    for (const auto& e : caps.extended_next_hop) {
+    const size_t end = std::min(caps.extended_next_hop.size(), i + kMaxCapabilityValue / 6);
+    for (size_t j = i; j < end; ++j) {
+      const ExtendedNextHopEntry& e = caps.extended_next_hop[j];
       wire::PutU16(v, e.nlri_afi);
       wire::PutU16(v, e.nlri_safi);
       wire::PutU16(v, e.next_hop_afi);
@@ -211,9 +219,11 @@ std::vector<uint8_t> EncodeCapabilities(const Capabilities& caps) {
     PutCapability(out, kCapExtendedNextHop, v);
   }
   if (caps.extended_message) PutCapability(out, kCapExtendedMessage, {});
-  if (!caps.add_path.empty()) {
+  for (size_t i = 0; i < caps.add_path.size(); i += kMaxCapabilityValue / 4) {
     std::vector<uint8_t> v;
-    for (const auto& e : caps.add_path) {
+    const size_t end = std::min(caps.add_path.size(), i + kMaxCapabilityValue / 4);
+    for (size_t j = i; j < end; ++j) {
+      const AddPathEntry& e = caps.add_path[j];
       wire::PutU16(v, e.afi_safi.afi);
       wire::PutU8(v, e.afi_safi.safi);
       wire::PutU8(v, e.send_receive);
@@ -225,6 +235,20 @@ std::vector<uint8_t> EncodeCapabilities(const Capabilities& caps) {
 }
 
 absl::StatusOr<std::vector<uint8_t>> EncodeOpenBody(const Open& open) {
+  // What cannot be split into several instances must fit in one: RFC 4724 section 3 allows one
+  // Graceful Restart capability (2 + 4 octets a family); an unknown one is passed as it is.
+  if (open.capabilities.graceful_restart &&
+      2 + 4 * open.capabilities.graceful_restart->families.size() > kMaxCapabilityValue) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "graceful restart capability for ", open.capabilities.graceful_restart->families.size(),
+        " families does not fit in 255 octets"));
+  }
+  for (const RawCapability& raw : open.capabilities.unknown) {
+    if (raw.value.size() > kMaxCapabilityValue) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("capability ", raw.code, " of ", raw.value.size(), " octets"));
+    }
+  }
   std::vector<uint8_t> caps = EncodeCapabilities(open.capabilities);
   std::vector<uint8_t> out;
   wire::PutU8(out, open.version);

@@ -42,8 +42,17 @@ const char* RouteStateName(RouteState state) {
 FibTable::FibTable(FibTableOptions options, Resolver resolver)
     : options_(options),
       resolver_(std::move(resolver)),
-      next_id_(options.first_id != 0 ? options.first_id : uint32_t{options.protocol} << 24) {
-  if (next_id_ == 0) next_id_ = 1;
+      first_id_(options.first_id != 0 ? options.first_id : uint32_t{options.protocol} << 24) {
+  if (first_id_ == 0) first_id_ = 1;
+  next_id_ = first_id_;
+}
+
+uint32_t FibTable::NewId() {
+  while (next_id_ == 0 || nexthops_.contains(next_id_) || groups_.contains(next_id_) ||
+         kernel_ids_.contains(next_id_)) {
+    next_id_ = next_id_ == 0 ? first_id_ : next_id_ + 1;
+  }
+  return next_id_++;
 }
 
 void FibTable::SetRoute(const bgp::RibPrefix& prefix, std::vector<net::IpAddress> next_hops) {
@@ -133,7 +142,11 @@ void FibTable::SetMembers(uint32_t group_id, std::vector<uint32_t> members) {
       it != group_by_members_.end() && it->second == group_id) {
     group_by_members_.erase(it);
   }
-  for (uint32_t m : members) ++nexthops_[m].group_refs;
+  // An adopted group may hold members that are not ours (Reconcile counts only ours): no entry
+  // is made for them, or it would be "repaired" into the kernel as an empty gateway.
+  for (uint32_t m : members) {
+    if (auto it = nexthops_.find(m); it != nexthops_.end()) ++it->second.group_refs;
+  }
   for (uint32_t m : group.members) {
     auto it = nexthops_.find(m);
     if (it != nexthops_.end() && --it->second.group_refs == 0) unused_nexthops_.insert(m);
@@ -332,7 +345,10 @@ std::vector<Op> FibTable::TakeOps(size_t route_budget) {
   }
   if (!route_ops_.empty() || !dirty_.empty()) return ops;
 
-  // Nothing in the kernel points at these any more.
+  // Nothing in the kernel points at these any more. One deleted here needs no (re)install taken
+  // above (a repair, a retry): FibWriter::Send builds that message after this returns, from an
+  // entry that is gone.
+  absl::flat_hash_set<uint32_t> deleted;
   for (uint32_t id : unused_groups_) {
     auto it = groups_.find(id);
     if (it == groups_.end() || it->second.route_refs != 0) continue;
@@ -346,6 +362,7 @@ std::vector<Op> FibTable::TakeOps(size_t route_budget) {
     }
     groups_.erase(it);
     ops.push_back({OpKind::kDeleteGroup, id, {}});
+    deleted.insert(id);
   }
   unused_groups_.clear();
   for (uint32_t id : unused_nexthops_) {
@@ -357,8 +374,15 @@ std::vector<Op> FibTable::TakeOps(size_t route_budget) {
     }
     nexthops_.erase(it);
     ops.push_back({OpKind::kDeleteNexthop, id, {}});
+    deleted.insert(id);
   }
   unused_nexthops_.clear();
+  if (!deleted.empty()) {
+    std::erase_if(ops, [&deleted](const Op& op) {
+      return (op.kind == OpKind::kAddNexthop || op.kind == OpKind::kSetGroup) &&
+             deleted.contains(op.id);
+    });
+  }
   return ops;
 }
 
@@ -453,7 +477,10 @@ void FibTable::OnResult(const Op& op, int error, const std::string& message, int
 void FibTable::Reconcile(const std::vector<KernelNexthop>& nexthops,
                          const std::vector<KernelRoute>& routes, bool adopt_routes) {
   absl::flat_hash_map<uint32_t, const KernelNexthop*> kernel;
+  kernel_ids_.clear();
   for (const KernelNexthop& nh : nexthops) {
+    kernel_ids_.insert(nh.id);
+    kernel_ids_.insert(nh.group.begin(), nh.group.end());
     if (nh.protocol != options_.protocol) continue;
     kernel[nh.id] = &nh;
     if (nh.id >= next_id_) next_id_ = nh.id + 1;

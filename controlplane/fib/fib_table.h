@@ -152,7 +152,11 @@ class FibTable {
     bool remove = false;
     uint32_t metric = 0;  // removals
   };
-  uint32_t NewId() { return next_id_++; }
+  // The next id for a nexthop or group: never 0 (in a request the kernel would pick one), nor an
+  // id the table holds, nor one the last dump showed in use (another protocol's nexthop, a member
+  // of an adopted group: NLM_F_REPLACE would overwrite it). Reconcile() moves the counter past
+  // every adopted id, so an adopted id near 2^32 wraps it: it starts over at the first id.
+  uint32_t NewId();
   // The members a group is sent with: those the kernel has not refused.
   std::vector<uint32_t> KernelMembers(uint32_t group_id) const;
   uint32_t NexthopFor(const Gateway& gateway);
@@ -171,7 +175,9 @@ class FibTable {
 
   FibTableOptions options_;
   Resolver resolver_;
+  uint32_t first_id_;
   uint32_t next_id_;
+  absl::flat_hash_set<uint32_t> kernel_ids_;  // every nexthop id of the last dump, and members
 
   absl::flat_hash_map<uint32_t, NexthopEntry> nexthops_;
   absl::flat_hash_map<Gateway, uint32_t> nexthop_by_gateway_;

@@ -30,6 +30,11 @@ uint32_t U32(const nlattr* a) {
   return a != nullptr && mnl_attr_get_payload_len(a) >= 4 ? mnl_attr_get_u32(a) : 0;
 }
 
+// mnl_attr_get_u16() reads two octets whatever the attribute's length.
+uint16_t U16(const nlattr* a) {
+  return a != nullptr && mnl_attr_get_payload_len(a) >= 2 ? mnl_attr_get_u16(a) : 0;
+}
+
 // An address attribute of `family`'s width; empty when absent or of the wrong size.
 net::IpAddress AddressOf(const nlattr* a, int family) {
   if (a == nullptr) return {};
@@ -184,6 +189,17 @@ void RequestBatch::GetRoute(uint32_t seq, const net::IpAddress& destination) {
   End(m);
 }
 
+bool MessageOk(const nlmsghdr* m, size_t left) {
+  return left >= sizeof(nlmsghdr) && m->nlmsg_len >= sizeof(nlmsghdr) && m->nlmsg_len <= left;
+}
+
+const nlmsghdr* NextMessage(const nlmsghdr* m, size_t* left) {
+  // NLMSG_ALIGN in size_t: the macro's ~3U would clear the upper half.
+  const size_t step = std::min((size_t{m->nlmsg_len} + 3) & ~size_t{3}, *left);
+  *left -= step;
+  return reinterpret_cast<const nlmsghdr*>(reinterpret_cast<const char*>(m) + step);
+}
+
 std::optional<KernelNexthop> ParseNexthop(const nlmsghdr* m) {
   if ((m->nlmsg_type != RTM_NEWNEXTHOP && m->nlmsg_type != RTM_DELNEXTHOP) ||
       m->nlmsg_len < NLMSG_LENGTH(sizeof(nhmsg))) {
@@ -201,14 +217,11 @@ std::optional<KernelNexthop> ParseNexthop(const nlmsghdr* m) {
     const size_t n = mnl_attr_get_payload_len(g) / sizeof(nexthop_grp);
     const auto* members = static_cast<const nexthop_grp*>(mnl_attr_get_payload(g));
     for (size_t i = 0; i < n; ++i) nh.group.push_back(members[i].id);
-    const nlattr* type = a.by_type[NHA_GROUP_TYPE];
-    nh.resilient = type != nullptr && mnl_attr_get_u16(type) == NEXTHOP_GRP_TYPE_RES;
+    nh.resilient = U16(a.by_type[NHA_GROUP_TYPE]) == NEXTHOP_GRP_TYPE_RES;
     if (const nlattr* res = a.by_type[NHA_RES_GROUP]) {
       Attributes r;
       mnl_attr_parse_nested(res, Collect, &r);
-      if (r.by_type[NHA_RES_GROUP_BUCKETS] != nullptr) {
-        nh.buckets = mnl_attr_get_u16(r.by_type[NHA_RES_GROUP_BUCKETS]);
-      }
+      nh.buckets = U16(r.by_type[NHA_RES_GROUP_BUCKETS]);
     }
     return nh;
   }
@@ -310,6 +323,10 @@ std::optional<Ack> ParseAck(const nlmsghdr* m) {
     return std::nullopt;
   }
   const auto* e = static_cast<const nlmsgerr*>(mnl_nlmsg_get_payload(m));
+  // netlink(7): a negative errno, or 0 for an ack. Anything else (INT_MIN, which cannot even be
+  // negated) is not an answer the kernel gives.
+  constexpr int kMaxErrno = 4095;  // MAX_ERRNO, include/linux/err.h
+  if (e->error > 0 || e->error < -kMaxErrno) return std::nullopt;
   Ack ack;
   ack.seq = m->nlmsg_seq;
   ack.error = -e->error;

@@ -60,6 +60,13 @@ class RequestBatch {
   size_t messages_ = 0;
 };
 
+// The walk over the messages of one received datagram (NLMSG_OK / NLMSG_NEXT):
+//   for (const nlmsghdr* m = first; MessageOk(m, left); m = NextMessage(m, &left)) ...
+// Not mnl_nlmsg_ok(): it compares nlmsg_len as a signed int, so a length of 2^31 or more passes
+// and the walk reads far past the datagram (found by tests/fuzz/rtnl_fuzzer.cc).
+bool MessageOk(const nlmsghdr* message, size_t left);
+const nlmsghdr* NextMessage(const nlmsghdr* message, size_t* left);
+
 // RTM_NEWNEXTHOP / RTM_DELNEXTHOP; nullopt when malformed or not a nexthop message.
 std::optional<KernelNexthop> ParseNexthop(const nlmsghdr* message);
 // RTM_NEWROUTE / RTM_DELROUTE of a unicast IPv4/IPv6 route; nullopt for anything else (local,
@@ -74,7 +81,8 @@ struct RouteLookup {
 };
 std::optional<RouteLookup> ParseRouteLookup(const nlmsghdr* message);
 
-// NLMSG_ERROR: the errno (0 for an ack, positive otherwise) and the extended-ack text if any.
+// NLMSG_ERROR: the errno (0 for an ack, positive otherwise) and the extended-ack text if any;
+// nullopt when its error field is not 0 or a negative errno (netlink(7)).
 struct Ack {
   uint32_t seq = 0;
   int error = 0;

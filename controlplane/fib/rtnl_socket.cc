@@ -60,6 +60,17 @@ absl::StatusOr<std::unique_ptr<RtnlSocket>> RtnlSocket::Open(std::span<const uns
 
 RtnlSocket::~RtnlSocket() { mnl_socket_close(socket_); }
 
+ssize_t RtnlSocket::Receive() {
+  sockaddr_nl from{};
+  socklen_t from_len = sizeof(from);
+  const ssize_t n = recvfrom(fd(), receive_buffer_.data(), receive_buffer_.size(), MSG_DONTWAIT,
+                             reinterpret_cast<sockaddr*>(&from), &from_len);
+  // Any process may send to our port id (netlink unicast needs no privilege): only the kernel's
+  // datagrams are read.
+  if (n > 0 && (from_len != sizeof(from) || from.nl_pid != 0)) return 0;
+  return n;
+}
+
 int RtnlSocket::fd() const { return mnl_socket_get_fd(socket_); }
 
 uint32_t RtnlSocket::portid() const { return mnl_socket_get_portid(socket_); }
@@ -74,7 +85,7 @@ absl::Status RtnlSocket::Send(const RequestBatch& batch, uint32_t first_seq,
   std::vector<bool> seen(want, false);
   size_t got = 0;
   while (got < want) {
-    const ssize_t n = recv(fd(), receive_buffer_.data(), receive_buffer_.size(), MSG_DONTWAIT);
+    const ssize_t n = Receive();
     if (n < 0) {
       if (errno == EINTR) continue;
       if (errno == EAGAIN && WaitReadable(fd(), kAckWaitMs)) continue;
@@ -84,9 +95,9 @@ absl::Status RtnlSocket::Send(const RequestBatch& batch, uint32_t first_seq,
       }
       return Errno("netlink receive");
     }
-    int left = static_cast<int>(n);
-    for (auto* m = reinterpret_cast<const nlmsghdr*>(receive_buffer_.data()); mnl_nlmsg_ok(m, left);
-         m = mnl_nlmsg_next(m, &left)) {
+    size_t left = static_cast<size_t>(n);
+    for (auto* m = reinterpret_cast<const nlmsghdr*>(receive_buffer_.data()); MessageOk(m, left);
+         m = NextMessage(m, &left)) {
       std::optional<Ack> ack = ParseAck(m);
       if (!ack || ack->seq - first_seq >= want) continue;  // a stale answer
       const size_t i = ack->seq - first_seq;
@@ -105,16 +116,16 @@ absl::Status RtnlSocket::Request(const RequestBatch& request, uint32_t seq,
     return Errno("netlink send");
   }
   for (;;) {
-    const ssize_t n = recv(fd(), receive_buffer_.data(), receive_buffer_.size(), MSG_DONTWAIT);
+    const ssize_t n = Receive();
     if (n < 0) {
       if (errno == EINTR) continue;
       if (errno == EAGAIN && WaitReadable(fd(), kAckWaitMs)) continue;
       if (errno == EAGAIN) return absl::DeadlineExceededError("netlink: no answer");
       return Errno("netlink receive");
     }
-    int left = static_cast<int>(n);
-    for (auto* m = reinterpret_cast<const nlmsghdr*>(receive_buffer_.data()); mnl_nlmsg_ok(m, left);
-         m = mnl_nlmsg_next(m, &left)) {
+    size_t left = static_cast<size_t>(n);
+    for (auto* m = reinterpret_cast<const nlmsghdr*>(receive_buffer_.data()); MessageOk(m, left);
+         m = NextMessage(m, &left)) {
       if (m->nlmsg_seq != seq) continue;
       if ((m->nlmsg_flags & NLM_F_DUMP_INTR) != 0) {
         return absl::AbortedError("netlink dump interrupted by a change; try again");
@@ -137,15 +148,15 @@ absl::Status RtnlSocket::Request(const RequestBatch& request, uint32_t seq,
 
 absl::Status RtnlSocket::ReadNotifications(const std::function<void(const nlmsghdr*)>& on_message) {
   for (;;) {
-    const ssize_t n = recv(fd(), receive_buffer_.data(), receive_buffer_.size(), MSG_DONTWAIT);
+    const ssize_t n = Receive();
     if (n < 0) {
       if (errno == EINTR) continue;
       if (errno == EAGAIN) return absl::OkStatus();
       return Errno("netlink notifications");
     }
-    int left = static_cast<int>(n);
-    for (auto* m = reinterpret_cast<const nlmsghdr*>(receive_buffer_.data()); mnl_nlmsg_ok(m, left);
-         m = mnl_nlmsg_next(m, &left)) {
+    size_t left = static_cast<size_t>(n);
+    for (auto* m = reinterpret_cast<const nlmsghdr*>(receive_buffer_.data()); MessageOk(m, left);
+         m = NextMessage(m, &left)) {
       on_message(m);
     }
   }

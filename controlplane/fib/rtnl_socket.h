@@ -4,6 +4,8 @@
 #ifndef STROBE_CONTROLPLANE_FIB_RTNL_SOCKET_H_
 #define STROBE_CONTROLPLANE_FIB_RTNL_SOCKET_H_
 
+#include <sys/types.h>
+
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -46,6 +48,9 @@ class RtnlSocket {
 
  private:
   explicit RtnlSocket(mnl_socket* socket) : socket_(socket) {}
+  // One datagram into receive_buffer_ without blocking (recv's result); one that is not from the
+  // kernel reads as empty.
+  ssize_t Receive();
   mnl_socket* socket_;
   uint32_t seq_ = 0;
   std::vector<char> receive_buffer_;

@@ -185,6 +185,43 @@ TEST(BgpRoundTripTest, RandomNotificationsAndRouteRefresh) {
   }
 }
 
+// Found by tests/fuzz/bgp_message_fuzzer.cc: ADD-PATH and extended next hop lists received in
+// several capabilities were re-encoded into one whose length octet wrapped (504 octets written
+// as 248): the OPEN did not decode. They go in instances of at most 255 octets (RFC 5492 s4).
+TEST(BgpRoundTripTest, LongCapabilityListsSpanSeveralInstances) {
+  Open open = MakeOpen(65001, 90, 0x0a000001, {});
+  for (uint16_t i = 0; i < 126; ++i) {
+    open.capabilities.add_path.push_back({{kAfiIpv4, static_cast<uint8_t>(i)}, kAddPathBoth});
+  }
+  for (uint16_t i = 0; i < 50; ++i) {
+    open.capabilities.extended_next_hop.push_back({kAfiIpv4, i, kAfiIpv6});
+  }
+  const absl::StatusOr<std::vector<uint8_t>> bytes = EncodeOpen(open);
+  ASSERT_TRUE(bytes.ok()) << bytes.status();
+  EXPECT_EQ(Body<Open>(DecodeMessage(*bytes, {})), open);
+  // Instances of 63 + 63 ADD-PATH entries and 42 + 8 extended next hops.
+  std::vector<uint8_t> lengths;
+  const std::vector<uint8_t> caps = EncodeCapabilities(open.capabilities);
+  for (size_t i = 0; i + 1 < caps.size(); i += 2 + caps[i + 1]) {
+    if (caps[i] == kCapAddPath || caps[i] == kCapExtendedNextHop) lengths.push_back(caps[i + 1]);
+  }
+  EXPECT_EQ(lengths, (std::vector<uint8_t>{252, 48, 252, 252}));
+}
+
+// One Graceful Restart capability holds at most 63 families: EncodeOpen says so, it does not
+// write a wrong length.
+TEST(BgpRoundTripTest, EncodeRejectsWhatCannotFitInOneCapability) {
+  Open open = MakeOpen(65001, 90, 0x0a000001, {});
+  open.capabilities.graceful_restart.emplace();
+  open.capabilities.graceful_restart->families.resize(63);
+  EXPECT_TRUE(EncodeOpen(open).ok());
+  open.capabilities.graceful_restart->families.resize(64);
+  EXPECT_FALSE(EncodeOpen(open).ok());
+  open.capabilities.graceful_restart.reset();
+  open.capabilities.unknown.push_back({200, std::vector<uint8_t>(256, 1)});
+  EXPECT_FALSE(EncodeOpen(open).ok());
+}
+
 TEST(BgpRoundTripTest, EncodeRejectsOversizedUpdate) {
   Update u;
   u.attributes.communities = std::vector<uint32_t>(1100, 1);

@@ -728,6 +728,68 @@ TEST_F(FibTableReconcileTest, WithoutAdoptionUnknownRoutesAreDeleted) {
   EXPECT_TRUE(table().nexthops().empty());
 }
 
+// Found by tests/fuzz/rtnl_fuzzer.cc: after adopting a nexthop of ours with id 2^32 - 1 the id
+// counter wrapped to 0 (a request with NHA_ID 0 lets the kernel choose), and new ids could land on
+// another protocol's nexthop or on a member of an adopted group (NLM_F_REPLACE overwrites them).
+TEST_F(FibTableReconcileTest, NewIdsSkipEveryIdOfTheDumpAndNeverWrapToZero) {
+  const KernelNexthop foreign{.id = kBase, .protocol = 3, .gateway = {Ip("198.18.0.9"), kIf0}};
+  const KernelNexthop last{.id = 0xFFFFFFFF, .protocol = 200, .gateway = {Ip("198.18.0.8"), kIf0}};
+  const KernelNexthop group{.id = kBase + 13, .protocol = 200, .group = {kBase + 4}};
+  kernel_nexthops_.insert(kernel_nexthops_.end(), {foreign, group, last});  // the highest last
+  table().Reconcile(kernel_nexthops_, kernel_routes_, /*adopt_routes=*/true);
+  table().SetRoute(Pfx("198.19.8.0/24"), Ips({"198.18.1.3"}));
+  table().SetRoute(Pfx("198.19.9.0/24"), Ips({"198.18.0.3", "198.18.1.3"}));
+  const std::vector<Op> ops = PlanTakeAndAck();
+  const std::vector<uint32_t> taken = {kBase,      kBase + 1,  kBase + 2,  kBase + 3, kBase + 4,
+                                       kBase + 10, kBase + 11, kBase + 13, 77,        0xFFFFFFFF};
+  size_t created = 0;
+  for (const Op& op : ops) {
+    if (op.kind != OpKind::kAddNexthop && op.kind != OpKind::kSetGroup) continue;
+    ++created;
+    EXPECT_NE(op.id, 0u) << Describe(op);
+    EXPECT_EQ(std::count(taken.begin(), taken.end(), op.id), 0) << Describe(op) << " " << op.id;
+  }
+  EXPECT_EQ(created, 3u) << ::testing::PrintToString(Describe(ops));
+}
+
+// Found by tests/fuzz/rtnl_fuzzer.cc: an adopted object nothing uses, deleted from outside, was
+// queued again and deleted in the same TakeOps(); FibWriter::Send then built the install from the
+// deleted entry (std::out_of_range from nexthops_.at(): strobe-bgpd terminated).
+TEST_F(FibTableReconcileTest, AnUnusedAdoptedObjectDeletedFromOutsideIsOnlyDeleted) {
+  const KernelNexthop spare{.id = kBase + 5, .protocol = 200, .gateway = {Ip("198.18.1.3"), kIf1}};
+  kernel_nexthops_.push_back(spare);
+  table().Reconcile(kernel_nexthops_, kernel_routes_, /*adopt_routes=*/true);
+  EXPECT_TRUE(table().OnNexthopDeleted(kBase + 5));
+  EXPECT_TRUE(table().OnNexthopDeleted(kBase + 11));  // the group nothing uses
+  const std::vector<Op> ops = PlanAndTake();
+  EXPECT_THAT(Describe(ops), UnorderedElementsAre("delete-group", "delete-nexthop"));
+  EXPECT_THAT(IdsOf(ops, OpKind::kDeleteNexthop), ElementsAre(kBase + 5));
+  EXPECT_THAT(IdsOf(ops, OpKind::kDeleteGroup), ElementsAre(kBase + 11));
+}
+
+// Found by tests/fuzz/rtnl_fuzzer.cc: a failover in an adopted group holding another protocol's
+// nexthop made an (empty) entry of ours for it, which RetryFailed() then sent to the kernel as
+// "replace nexthop 77 with gateway ::".
+TEST_F(FibTableReconcileTest, AFailoverInAnAdoptedGroupWithAForeignMemberMakesNoEntryForIt) {
+  const KernelNexthop mixed{.id = kBase + 12, .protocol = 200, .group = {kBase + 1, 77}};
+  kernel_nexthops_.push_back(mixed);
+  KernelRoute route;
+  route.prefix = Pfx("198.19.6.0/24");
+  route.nh_id = kBase + 12;
+  route.metric = 20;
+  route.protocol = 200;
+  route.table = 254;
+  kernel_routes_.push_back(route);
+  table().Reconcile(kernel_nexthops_, kernel_routes_, /*adopt_routes=*/true);
+  EXPECT_EQ(table().NextHopsDown(Ips({"198.18.0.2"}), 5), 2u);
+  EXPECT_EQ(table().groups().at(kBase + 12).members, (std::vector<uint32_t>{77}));
+  EXPECT_FALSE(table().nexthops().contains(77));
+  table().RetryFailed();
+  for (const Op& op : PlanAndTake()) {
+    EXPECT_FALSE(op.kind == OpKind::kAddNexthop && op.id == 77) << Describe(op);
+  }
+}
+
 TEST_F(FibTableTest, ResyncQueuesAgainAMissingGroupAndItsRoutesAndDeletesUnknownRoutes) {
   table().SetRoute(Pfx("198.19.0.0/24"), three_);
   table().SetRoute(Pfx("198.19.1.0/24"), three_);

@@ -11,6 +11,7 @@
 #include <linux/rtnetlink.h>
 #include <sys/socket.h>
 
+#include <climits>
 #include <cstdint>
 #include <cstring>
 #include <optional>
@@ -569,6 +570,67 @@ TEST(RtnlCodecTest, ParseAckWithAnUnterminatedMessageReadsNoFurther) {
   EXPECT_EQ(ack->message, "abcdefgh");
 }
 
+// Found by tests/fuzz/rtnl_fuzzer.cc: an error field that is not 0 or a negative errno (INT_MIN
+// cannot even be negated) is no ack.
+TEST(RtnlCodecTest, ParseAckRefusesAnErrorThatIsNotANegativeErrno) {
+  for (int error : {INT_MIN, -4096, 1, INT_MAX}) {
+    std::vector<char> buffer = ErrorMessage(3, 0, true, "");
+    static_cast<nlmsgerr*>(mnl_nlmsg_get_payload(Header(buffer)))->error = error;
+    EXPECT_FALSE(ParseAck(Header(buffer)).has_value()) << error;
+  }
+  std::vector<char> buffer = ErrorMessage(3, 4095, true, "");
+  std::optional<Ack> ack = ParseAck(Header(buffer));
+  ASSERT_TRUE(ack.has_value());
+  EXPECT_EQ(ack->error, 4095);
+}
+
+// --- Walking a datagram ---
+
+// The messages MessageOk/NextMessage visit in `datagram`.
+std::vector<const nlmsghdr*> Walk(const std::vector<char>& datagram) {
+  std::vector<const nlmsghdr*> out;
+  size_t left = datagram.size();
+  for (auto* m = reinterpret_cast<const nlmsghdr*>(datagram.data()); MessageOk(m, left);
+       m = NextMessage(m, &left)) {
+    out.push_back(m);
+  }
+  return out;
+}
+
+TEST(RtnlCodecTest, TheWalkVisitsEveryMessageOfADatagram) {
+  RequestBatch batch;
+  batch.AddNexthop(1, GatewayNexthop(10, "198.18.0.2", 3));
+  batch.DeleteNexthop(2, 10);
+  batch.DumpRoutes(3, AF_INET6);
+  const std::vector<char> datagram(batch.data(), batch.data() + batch.size());
+  EXPECT_EQ(Walk(datagram).size(), 3u);
+}
+
+// Found by tests/fuzz/rtnl_fuzzer.cc: mnl_nlmsg_ok() takes a length of 2^31 or more for a
+// negative int and lets the walk run past the datagram; MessageOk() stops there.
+TEST(RtnlCodecTest, TheWalkStopsAtAMessageLongerThanTheDatagram) {
+  RequestBatch batch;
+  batch.DeleteNexthop(1, 10);
+  batch.DeleteNexthop(2, 11);
+  for (uint32_t length : {0x80000000u, 0xFFFFFFF0u, 0xFFFFFFFFu, 1000u, 15u, 0u}) {
+    std::vector<char> datagram(batch.data(), batch.data() + batch.size());
+    const size_t second =
+        NLMSG_ALIGN(reinterpret_cast<const nlmsghdr*>(datagram.data())->nlmsg_len);
+    reinterpret_cast<nlmsghdr*>(datagram.data() + second)->nlmsg_len = length;
+    const std::vector<const nlmsghdr*> seen = Walk(datagram);
+    ASSERT_EQ(seen.size(), 1u) << length;
+    EXPECT_EQ(static_cast<const void*>(seen[0]), static_cast<const void*>(datagram.data()));
+  }
+  // A last message whose length is not a multiple of 4, without the padding: visited, then the
+  // walk ends inside the datagram.
+  std::vector<char> datagram(batch.data(), batch.data() + batch.size());
+  auto* last = reinterpret_cast<nlmsghdr*>(
+      datagram.data() + NLMSG_ALIGN(reinterpret_cast<const nlmsghdr*>(datagram.data())->nlmsg_len));
+  last->nlmsg_len -= 1;
+  datagram.resize(datagram.size() - 1);
+  EXPECT_EQ(Walk(datagram).size(), 2u);
+}
+
 // --- Lookups and links ---
 
 TEST(RtnlCodecTest, ParseRouteLookup) {
@@ -664,6 +726,42 @@ TEST(RtnlCodecTest, ParseNexthopRefusesMalformedMessages) {
   mnl_nlmsg_put_extra_header(n, sizeof(nhmsg));
   mnl_attr_put_u16(n, NHA_ID, 3);
   EXPECT_FALSE(ParseNexthop(n).has_value());
+}
+
+// Found while writing tests/fuzz/rtnl_fuzzer.cc (libmnl is not instrumented, so the fuzzer cannot
+// see its reads): an NHA_GROUP_TYPE or NHA_RES_GROUP_BUCKETS without its two octets was read past
+// the attribute. Here the octets after the message say "resilient", then 257 buckets.
+TEST(RtnlCodecTest, ParseNexthopReadsNoU16PastAShortAttribute) {
+  const nexthop_grp member{.id = 10};
+  alignas(4) char raw[128];
+  std::memset(raw, 0x01, sizeof(raw));
+  nlmsghdr* n = mnl_nlmsg_put_header(raw);
+  n->nlmsg_type = RTM_NEWNEXTHOP;
+  mnl_nlmsg_put_extra_header(n, sizeof(nhmsg));
+  mnl_attr_put_u32(n, NHA_ID, 20);
+  mnl_attr_put(n, NHA_GROUP, sizeof(member), &member);
+  mnl_attr_put(n, NHA_GROUP_TYPE, 0, nullptr);  // last: the message's end follows
+  const uint16_t resilient = NEXTHOP_GRP_TYPE_RES;
+  std::memcpy(raw + n->nlmsg_len, &resilient, sizeof(resilient));
+  std::optional<KernelNexthop> nh = ParseNexthop(n);
+  ASSERT_TRUE(nh.has_value());
+  EXPECT_THAT(nh->group, ElementsAre(10u));
+  EXPECT_FALSE(nh->resilient);
+
+  std::memset(raw, 0x01, sizeof(raw));
+  n = mnl_nlmsg_put_header(raw);
+  n->nlmsg_type = RTM_NEWNEXTHOP;
+  mnl_nlmsg_put_extra_header(n, sizeof(nhmsg));
+  mnl_attr_put_u32(n, NHA_ID, 20);
+  mnl_attr_put(n, NHA_GROUP, sizeof(member), &member);
+  mnl_attr_put_u16(n, NHA_GROUP_TYPE, NEXTHOP_GRP_TYPE_RES);
+  nlattr* nest = mnl_attr_nest_start(n, NHA_RES_GROUP);
+  mnl_attr_put(n, NHA_RES_GROUP_BUCKETS, 0, nullptr);
+  mnl_attr_nest_end(n, nest);
+  nh = ParseNexthop(n);
+  ASSERT_TRUE(nh.has_value());
+  EXPECT_TRUE(nh->resilient);
+  EXPECT_EQ(nh->buckets, 0);
 }
 
 TEST(RtnlCodecTest, ParseRouteRefusesWhatIsNotAUnicastRoute) {

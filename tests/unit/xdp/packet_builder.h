@@ -85,6 +85,7 @@ struct Packet {
   uint16_t destination_port = STROBE_BFD_PORT_SINGLE_HOP;
   std::vector<uint8_t> payload;  // of UDP or TCP (or of the frame, with `ethertype`)
   int udp_length = -1;           // the UDP length field; -1: the real one
+  int ip_payload_length = -1;    // IPv4 total length - header, IPv6 payload length; -1: real
   uint16_t fragment = 0;         // IPv4 flags and fragment offset field
   int ihl = 5;                   // IPv4 header length in words; options are NOPs
   bool hop_by_hop = false;       // IPv6: a Hop-by-Hop Options header before the transport
@@ -152,7 +153,8 @@ inline std::vector<uint8_t> Packet::Build() const {
     const int header_len = ihl * 4;
     Put8(&f, 0x40 | ihl);
     Put8(&f, 0xc0);  // DSCP CS6
-    Put16(&f, static_cast<uint32_t>(header_len + l4.size()));
+    Put16(&f, static_cast<uint32_t>(header_len +
+                                    (ip_payload_length >= 0 ? ip_payload_length : l4.size())));
     Put16(&f, 0x1234);  // identification
     Put16(&f, fragment);
     Put8(&f, ttl);
@@ -166,7 +168,8 @@ inline std::vector<uint8_t> Packet::Build() const {
     f[ip_start + 11] = static_cast<uint8_t>(sum);
   } else {
     Put32(&f, 0x6e000000);  // version 6, traffic class CS6
-    Put16(&f, static_cast<uint32_t>(l4.size() + (hop_by_hop ? 8 : 0)));
+    Put16(&f, static_cast<uint32_t>(ip_payload_length >= 0 ? ip_payload_length
+                                                           : l4.size() + (hop_by_hop ? 8 : 0)));
     Put8(&f, hop_by_hop ? 0 : protocol);
     Put8(&f, ttl);
     f.insert(f.end(), source.begin(), source.end());
