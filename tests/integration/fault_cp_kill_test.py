@@ -34,7 +34,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import lab  # noqa: E402
 import nl_monitor  # noqa: E402
 from strobe import (BIRD_MANY_ADDR, Bgpd, Strobe, check, frr_anycast_node,  # noqa: E402
-                    frr_bfd_settled, frr_counters)
+                    frr_bfd_settled, frr_counters, start_bird_many)
 
 LOCAL_AS = 64512
 VIP = "198.19.100.1"
@@ -64,22 +64,9 @@ def kernel_vip(L: lab.Lab, ns: str) -> tuple[int, dict[int, str]] | None:
 
 
 def bird_many(L: lab.Lab, count: int, interval_ms: int):
-    """Like strobe.bird_with_many_neighbors, with BIRD's times to the millisecond (`since` tells
-    a flap however short). Returns (edge ns, bird ns, link, BIRD instance, edge addresses)."""
-    edge, bird = L.ns("edge"), L.ns("bird")
-    link = L.link(edge, bird, v4=False, v6=False)
-    net = ipaddress.ip_network("198.19.0.0/21")
-    locals_ = [str(net.network_address + 10 + i) for i in range(count)]
-    L.exec(edge, ["ip", "-batch", "-"],
-           input="".join(f"addr add {a}/21 dev {link.if_a}\n" for a in locals_))
-    L.addr_add(bird, link.if_b, f"{BIRD_MANY_ADDR}/21")
-    conf = [f"router id {BIRD_MANY_ADDR};", "timeformat protocol iso long ms;",
-            "protocol device {}", "protocol bfd {",
-            f'  interface "{link.if_b}" {{ interval {interval_ms} ms; multiplier 3; }};']
-    conf += [f'  neighbor {a} dev "{link.if_b}" local {BIRD_MANY_ADDR};' for a in locals_]
-    conf.append("}")
-    inst = L.start_bird(bird, "\n".join(conf) + "\n")
-    return edge, bird, link, inst, locals_
+    """strobe.start_bird_many with BIRD's times to the millisecond (`since` tells a flap however
+    short). Returns (edge ns, bird ns, link, BIRD instance, edge addresses)."""
+    return start_bird_many(L, count, interval_ms, ms_times=True)
 
 
 def bird_sessions(inst: lab.BirdInstance) -> dict[str, tuple[str, float]]:

@@ -169,6 +169,14 @@ def bird_with_many_neighbors(L: lab.Lab, count: int, interval_ms: int):
     """Namespaces `edge` and `bird` on one veth; the edge holds `count` addresses of
     198.19.0.0/21 (one per session), BIRD one (BIRD_MANY_ADDR) and a BFD neighbor for each.
     Returns (edge namespace, bird namespace, link, the edge's addresses)."""
+    edge, bird, link, _, locals_ = start_bird_many(L, count, interval_ms)
+    return edge, bird, link, locals_
+
+
+def start_bird_many(L: lab.Lab, count: int, interval_ms: int, *, ms_times: bool = False):
+    """bird_with_many_neighbors, also returning the BIRD instance (edge, bird, link, instance,
+    addresses); `ms_times`: BIRD prints times to the millisecond (its `since` then tells a flap
+    however short)."""
     import ipaddress
     edge, bird = L.ns("edge"), L.ns("bird")
     link = L.link(edge, bird, v4=False, v6=False)
@@ -177,12 +185,15 @@ def bird_with_many_neighbors(L: lab.Lab, count: int, interval_ms: int):
     L.exec(edge, ["ip", "-batch", "-"],
            input="".join(f"addr add {a}/21 dev {link.if_a}\n" for a in locals_))
     L.addr_add(bird, link.if_b, f"{BIRD_MANY_ADDR}/21")
-    conf = [f"router id {BIRD_MANY_ADDR};", "protocol device {}", "protocol bfd {",
-            f'  interface "{link.if_b}" {{ interval {interval_ms} ms; multiplier 3; }};']
+    conf = [f"router id {BIRD_MANY_ADDR};"]
+    if ms_times:
+        conf.append("timeformat protocol iso long ms;")
+    conf += ["protocol device {}", "protocol bfd {",
+             f'  interface "{link.if_b}" {{ interval {interval_ms} ms; multiplier 3; }};']
     conf += [f'  neighbor {a} dev "{link.if_b}" local {BIRD_MANY_ADDR};' for a in locals_]
     conf.append("}")
-    L.start_bird(bird, "\n".join(conf) + "\n")
-    return edge, bird, link, locals_
+    inst = L.start_bird(bird, "\n".join(conf) + "\n")
+    return edge, bird, link, inst, locals_
 
 
 # --------------------------------------------------------------------------------------------
