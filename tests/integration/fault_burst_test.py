@@ -35,9 +35,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import lab  # noqa: E402
-from strobe import DATAPLANE, ROOT, Strobe, check  # noqa: E402
+from strobe import DATAPLANE, BfdWatch, Strobe, check  # noqa: E402
 
-WATCH = os.environ.get("STROBE_BFD_WATCH", str(ROOT / "build/tests/tools/strobe-bfd-watch"))
 K = 100
 SESSIONS = K * K
 INTERVAL_US = 1_000_000
@@ -47,36 +46,6 @@ RING_RECORDS = 4096  # src/ipc/shm_layout.h: events ring of each worker
 def addresses(third_octet_base: int, count: int) -> list[str]:
     """198.19.<base + i // 250>.<1 + i % 250>."""
     return [f"198.19.{third_octet_base + i // 250}.{1 + i % 250}" for i in range(count)]
-
-
-class Watcher:
-    """strobe-bfd-watch; its JSON lines read incrementally from its log."""
-
-    def __init__(self, L: lab.Lab, ns: str, socket: str, sessions_file: Path):
-        self.lab = L
-        self.log = L.run_dir / "watch.jsonl"
-        self.proc = L.spawn(ns, [WATCH, "--socket", socket, "--sessions", sessions_file],
-                            self.log, desc="strobe-bfd-watch")
-        self.offset = 0
-        self.events: list[dict] = []
-        self.state: dict[str, str] = {}
-
-    def poll(self) -> list[dict]:
-        with open(self.log, "rb") as f:
-            f.seek(self.offset)
-            data = f.read()
-        end = data.rfind(b"\n") + 1
-        self.offset += end
-        new = [json.loads(line) for line in data[:end].splitlines() if line.startswith(b"{")]
-        for e in new:
-            if e["event"] == "state":
-                self.state[f"{e['peer']}>{e['local']}"] = e["state"]
-        self.events += new
-        return new
-
-    def count(self, state: str) -> int:
-        self.poll()
-        return sum(1 for s in self.state.values() if s == state)
 
 
 def dut_totals(dut: Strobe) -> dict:
@@ -112,7 +81,7 @@ def main() -> int:
         sessions_file.write_text(json.dumps([
             {"peer": p, "local": d, "interface": link.if_a, "tx_us": INTERVAL_US,
              "rx_us": INTERVAL_US, "detect_mult": 3} for d, p in pairs]))
-        w = Watcher(L, dut_ns, dut.socket, sessions_file)
+        w = BfdWatch(L, dut_ns, dut.socket, sessions_file)
         lab.wait_until(lambda: w.count("up") == SESSIONS, 60, interval_s=0.5,
                        what=f"the client to see {SESSIONS} sessions Up")
         lab.wait_until(lambda: (t := dut_totals(dut))["up"] == SESSIONS and t["polling"] == 0,

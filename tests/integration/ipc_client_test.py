@@ -21,45 +21,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import lab  # noqa: E402
-import os  # noqa: E402
-from strobe import BIRD_MANY_ADDR as BIRD_ADDR, DATAPLANE, ROOT, Strobe, bird_with_many_neighbors, check  # noqa: E402,E501
+from strobe import BIRD_MANY_ADDR as BIRD_ADDR, DATAPLANE, BfdWatch, Strobe, bird_with_many_neighbors, check  # noqa: E402,E501
 
-WATCH = os.environ.get("STROBE_BFD_WATCH", str(ROOT / "build/tests/tools/strobe-bfd-watch"))
 SESSIONS = 1000
 SILENCED = 100
-
-
-class Watcher:
-    """One strobe-bfd-watch process; its JSON lines parsed from its log as they come."""
-
-    def __init__(self, L: lab.Lab, ns: str, socket: str, sessions_file: Path, name: str):
-        self.lab = L
-        self.log = L.run_dir / f"{name}.jsonl"
-        self.proc = L.spawn(ns, [WATCH, "--socket", socket, "--sessions", sessions_file],
-                            self.log, desc=name)
-        self.offset = 0
-        self.events: list[dict] = []
-        self.state: dict[str, str] = {}
-
-    def poll(self) -> list[dict]:
-        with open(self.log, "rb") as f:
-            f.seek(self.offset)
-            data = f.read()
-        end = data.rfind(b"\n") + 1
-        self.offset += end
-        new = []
-        for line in data[:end].splitlines():
-            if line.startswith(b"{"):
-                e = json.loads(line)
-                new.append(e)
-                if e["event"] == "state":
-                    self.state[e["local"]] = e["state"]
-        self.events += new
-        return new
-
-    def count(self, state: str) -> int:
-        self.poll()
-        return sum(1 for s in self.state.values() if s == state)
 
 
 def main() -> int:
@@ -72,7 +37,7 @@ def main() -> int:
         sessions_file.write_text(json.dumps([
             {"peer": BIRD_ADDR, "local": a, "interface": link.if_a, "tx_us": 1000000,
              "rx_us": 1000000, "detect_mult": 3} for a in locals_]))
-        w = Watcher(L, edge, strobe.socket, sessions_file, "watch1")
+        w = BfdWatch(L, edge, strobe.socket, sessions_file, "watch1")
         t0 = time.monotonic()
         lab.wait_until(lambda: w.count("up") == SESSIONS, 90, interval_s=0.2,
                        what=f"the client to see {SESSIONS} sessions up")
@@ -111,7 +76,7 @@ def main() -> int:
             "udp dport 3784 drop\n"))
         lab.wait_until(lambda: sum(s["state"] == "up" for s in strobe.sessions()) == SESSIONS - 50,
                        30, interval_s=0.2, what="50 sessions back up in the dataplane")
-        w2 = Watcher(L, edge, strobe.socket, sessions_file, "watch2")
+        w2 = BfdWatch(L, edge, strobe.socket, sessions_file, "watch2")
         lab.wait_until(lambda: w2.poll() is not None and len(w2.state) == SESSIONS, 20,
                        interval_s=0.1, what="the restarted client to know all sessions")
         lab.wait_until(lambda: w2.count("up") == SESSIONS - 50, 20, interval_s=0.1,

@@ -162,6 +162,41 @@ def check(condition: bool, message: str) -> None:
         raise AssertionError(message)
 
 
+BFD_WATCH = os.environ.get("STROBE_BFD_WATCH", str(ROOT / "build/tests/tools/strobe-bfd-watch"))
+
+
+class BfdWatch:
+    """One strobe-bfd-watch (a thin ring client, tests/tools/bfd_watch.cc) registering the
+    sessions of `sessions_file`; its JSON lines read incrementally from its log."""
+
+    def __init__(self, L: lab.Lab, ns: str, socket: str, sessions_file: Path,
+                 name: str = "strobe-bfd-watch") -> None:
+        self.lab = L
+        self.log = L.run_dir / f"{name}.jsonl"
+        self.proc = L.spawn(ns, [BFD_WATCH, "--socket", socket, "--sessions", sessions_file],
+                            self.log, desc=name)
+        self.offset = 0
+        self.events: list[dict] = []
+        self.state: dict[str, str] = {}  # "peer>local" -> the last state reported
+
+    def poll(self) -> list[dict]:
+        with open(self.log, "rb") as f:
+            f.seek(self.offset)
+            data = f.read()
+        end = data.rfind(b"\n") + 1
+        self.offset += end
+        new = [json.loads(line) for line in data[:end].splitlines() if line.startswith(b"{")]
+        for e in new:
+            if e["event"] == "state":
+                self.state[f"{e['peer']}>{e['local']}"] = e["state"]
+        self.events += new
+        return new
+
+    def count(self, state: str) -> int:
+        self.poll()
+        return sum(1 for s in self.state.values() if s == state)
+
+
 BIRD_MANY_ADDR = "198.19.7.254"
 
 
