@@ -59,16 +59,8 @@ def wire(L: lab.Lab, ns_a: str, ns_b: str, ns_wire: str, *,
     wa, wb = first.if_b, second.if_a
     for ifname in (wa, wb):
         L.exec(ns_wire, ["sysctl", "-qw", f"net.ipv6.conf.{ifname}.disable_ipv6=1"])
-    n = first.index
-    link = lab.Link(n, ns_a, first.if_a, ns_b, second.if_b)
-    net = ipaddress.IPv4Address("198.18.0.0") + (n << 8)
-    link.v4_a, link.v4_b = str(net + 1), str(net + 2)
-    L.addr_add(ns_a, link.if_a, f"{link.v4_a}/24")
-    L.addr_add(ns_b, link.if_b, f"{link.v4_b}/24")
-    if v6:
-        link.v6_a, link.v6_b = f"2001:db8:{n:x}::1", f"2001:db8:{n:x}::2"
-        L.addr_add(ns_a, link.if_a, f"{link.v6_a}/64")
-        L.addr_add(ns_b, link.if_b, f"{link.v6_b}/64")
+    link = lab.Link(first.index, ns_a, first.if_a, ns_b, second.if_b)
+    L.address_link(link, v6=v6)
     for ns, ifname in ((ns_a, link.if_a), (ns_wire, wa), (ns_wire, wb), (ns_b, link.if_b)):
         L.exec(ns, ["ip", "link", "set", ifname, "up"])
     for ns, ifname in ((ns_a, link.if_a), (ns_wire, wa), (ns_wire, wb), (ns_b, link.if_b)):

@@ -429,18 +429,7 @@ class Lab:
         continues in 198.19.0.0/16), 2001:db8:<N hex>::1/64 and ::2/64 (nodad);
         waits for carrier and non-tentative IPv6 unless wait=False."""
         link = self.veth(ns_a, ns_b, up=True, mtu=mtu, queues=queues)
-        n = link.index
-        if v4:
-            if n > 511:
-                raise LabError("out of 198.18.0.0/15 /24 subnets")
-            net = ipaddress.IPv4Address("198.18.0.0") + (n << 8)
-            link.v4_a, link.v4_b = str(net + 1), str(net + 2)
-            self.addr_add(ns_a, link.if_a, f"{link.v4_a}/24")
-            self.addr_add(ns_b, link.if_b, f"{link.v4_b}/24")
-        if v6:
-            link.v6_a, link.v6_b = f"2001:db8:{n:x}::1", f"2001:db8:{n:x}::2"
-            self.addr_add(ns_a, link.if_a, f"{link.v6_a}/64")
-            self.addr_add(ns_b, link.if_b, f"{link.v6_b}/64")
+        self.address_link(link, v4=v4, v6=v6)
         if wait:
             for ns, ifn in ((ns_a, link.if_a), (ns_b, link.if_b)):
                 wait_until(lambda ns=ns, ifn=ifn: self.link_is_up(ns, ifn), 10,
@@ -448,6 +437,22 @@ class Lab:
                 if v6:
                     self.wait_ipv6_ready(ns)
         return link
+
+    def address_link(self, link: Link, *, v4: bool = True, v6: bool = True) -> None:
+        """The addresses of link N (see link()) on link.if_a in link.ns_a and link.if_b in
+        link.ns_b, recorded in link.v4_a/_b and link.v6_a/_b."""
+        n = link.index
+        if v4:
+            if n > 511:
+                raise LabError("out of 198.18.0.0/15 /24 subnets")
+            net = ipaddress.IPv4Address("198.18.0.0") + (n << 8)
+            link.v4_a, link.v4_b = str(net + 1), str(net + 2)
+            self.addr_add(link.ns_a, link.if_a, f"{link.v4_a}/24")
+            self.addr_add(link.ns_b, link.if_b, f"{link.v4_b}/24")
+        if v6:
+            link.v6_a, link.v6_b = f"2001:db8:{n:x}::1", f"2001:db8:{n:x}::2"
+            self.addr_add(link.ns_a, link.if_a, f"{link.v6_a}/64")
+            self.addr_add(link.ns_b, link.if_b, f"{link.v6_b}/64")
 
     def addr_add(self, ns: str, ifname: str, cidr: str) -> None:
         """Add an address (IPv6 gets `nodad`) to ifname in ns."""
