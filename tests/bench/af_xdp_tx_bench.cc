@@ -141,31 +141,32 @@ int main(int argc, char** argv) {
   const std::vector<uint64_t> k = (*xdp)->Counters();
   const double user = CpuSeconds(r1.ru_utime) - CpuSeconds(r0.ru_utime);
   const double sys = CpuSeconds(r1.ru_stime) - CpuSeconds(r0.ru_stime);
+  // Frames the peer's XDP program saw, and how many of them it dropped as for no session.
+  const auto seen = static_cast<unsigned long long>(k[STROBE_BFD_DROP_NO_SESSION] +
+                                                    k[STROBE_XDP_ABSORBED] + k[STROBE_XDP_TO_USER]);
+  const auto no_session = static_cast<unsigned long long>(k[STROBE_BFD_DROP_NO_SESSION]);
+  const auto sent_ull = static_cast<unsigned long long>(sent);
+  const auto refused_ull = static_cast<unsigned long long>(refused);
+  const double per_ms = sent / elapsed / 1e3;
+  const double ns_per_frame = elapsed * 1e9 / static_cast<double>(sent);
+  const double user_pct = 100 * user / elapsed;
+  const double sys_pct = 100 * sys / elapsed;
   if (json) {
     std::printf(
         "{\"bench\": \"af_xdp_tx_bench\", \"sessions\": %d, \"batch\": %d, \"core\": %d, "
         "\"seconds\": %.3f, \"sent\": %llu, \"frames_per_ms\": %.1f, \"ns_per_frame\": %.1f, "
         "\"user_pct\": %.1f, \"sys_pct\": %.1f, \"refused\": %llu, \"peer_xdp_seen\": %llu, "
         "\"peer_xdp_no_session\": %llu}\n",
-        sessions, batch, core, elapsed, static_cast<unsigned long long>(sent), sent / elapsed / 1e3,
-        elapsed * 1e9 / static_cast<double>(sent), 100 * user / elapsed, 100 * sys / elapsed,
-        static_cast<unsigned long long>(refused),
-        static_cast<unsigned long long>(k[STROBE_BFD_DROP_NO_SESSION] + k[STROBE_XDP_ABSORBED] +
-                                        k[STROBE_XDP_TO_USER]),
-        static_cast<unsigned long long>(k[STROBE_BFD_DROP_NO_SESSION]));
-    Shell("ip link del txa");
-    return 0;
+        sessions, batch, core, elapsed, sent_ull, per_ms, ns_per_frame, user_pct, sys_pct,
+        refused_ull, seen, no_session);
+  } else {
+    std::printf(
+        "%d sessions, batch %d, core %d, %.1f s: %llu frames sent = %.0f frames/ms "
+        "(%.0f ns/frame; thread CPU user %.0f%% sys %.0f%%), %llu refused (ring full); "
+        "peer XDP saw %llu (dropped as no session: %llu)\n",
+        sessions, batch, core, elapsed, sent_ull, per_ms, ns_per_frame, user_pct, sys_pct,
+        refused_ull, seen, no_session);
   }
-  std::printf(
-      "%d sessions, batch %d, core %d, %.1f s: %llu frames sent = %.0f frames/ms "
-      "(%.0f ns/frame; thread CPU user %.0f%% sys %.0f%%), %llu refused (ring full); "
-      "peer XDP saw %llu (dropped as no session: %llu)\n",
-      sessions, batch, core, elapsed, static_cast<unsigned long long>(sent), sent / elapsed / 1e3,
-      elapsed * 1e9 / static_cast<double>(sent), 100 * user / elapsed, 100 * sys / elapsed,
-      static_cast<unsigned long long>(refused),
-      static_cast<unsigned long long>(k[STROBE_BFD_DROP_NO_SESSION] + k[STROBE_XDP_ABSORBED] +
-                                      k[STROBE_XDP_TO_USER]),
-      static_cast<unsigned long long>(k[STROBE_BFD_DROP_NO_SESSION]));
   Shell("ip link del txa");
   return 0;
 }
