@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import datetime
 import math
+import re
 import shutil
 import subprocess
 import sys
@@ -133,6 +134,10 @@ def step_failure(r: dict) -> str:
         e = r["error"]
         if "bring-up" in e:
             return "not all Up in time"
+        # A daemon that refused its configuration: its log's ERROR line says why.
+        logged = re.search(r"\bERROR\s+(.+)", e)
+        if logged:
+            return "refused: " + logged.group(1).strip()[:100]
         return "error: " + e.splitlines()[0][:80]
     downs = (r.get("a_false_downs") or 0) + (r.get("b_false_downs") or 0)
     if downs:
