@@ -13,6 +13,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "src/common/logging.h"
+#include "src/common/netlink_walk.h"
 
 namespace strobe::dataplane {
 namespace {
@@ -154,7 +155,8 @@ std::vector<NeighborUpdate> NeighborWatch::Poll() {
   std::vector<NeighborUpdate> updates;
   alignas(nlmsghdr) char buffer[64 * 1024];
   while (true) {
-    const ssize_t n = mnl_socket_recvfrom(nl_, buffer, sizeof(buffer));
+    const ssize_t n = netlink::ReceiveFromKernel(fd(), buffer, sizeof(buffer));
+    if (n == 0) continue;  // not from the kernel: dropped
     if (n < 0) {
       if (errno == ENOBUFS) {
         // Notifications were lost: read the whole state again.
@@ -166,9 +168,9 @@ std::vector<NeighborUpdate> NeighborWatch::Poll() {
       }
       break;  // EAGAIN: nothing more for now
     }
-    int remaining = static_cast<int>(n);
-    for (const nlmsghdr* m = reinterpret_cast<const nlmsghdr*>(buffer); mnl_nlmsg_ok(m, remaining);
-         m = mnl_nlmsg_next(m, &remaining)) {
+    size_t remaining = static_cast<size_t>(n);
+    for (const nlmsghdr* m = reinterpret_cast<const nlmsghdr*>(buffer);
+         netlink::MessageOk(m, remaining); m = netlink::NextMessage(m, &remaining)) {
       if (m->nlmsg_type == NLMSG_DONE || m->nlmsg_type == NLMSG_ERROR) {
         if (m->nlmsg_seq == seq_ && dump_in_progress_) {
           dump_in_progress_ = false;

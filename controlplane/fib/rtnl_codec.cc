@@ -189,17 +189,6 @@ void RequestBatch::GetRoute(uint32_t seq, const net::IpAddress& destination) {
   End(m);
 }
 
-bool MessageOk(const nlmsghdr* m, size_t left) {
-  return left >= sizeof(nlmsghdr) && m->nlmsg_len >= sizeof(nlmsghdr) && m->nlmsg_len <= left;
-}
-
-const nlmsghdr* NextMessage(const nlmsghdr* m, size_t* left) {
-  // NLMSG_ALIGN in size_t: the macro's ~3U would clear the upper half.
-  const size_t step = std::min((size_t{m->nlmsg_len} + 3) & ~size_t{3}, *left);
-  *left -= step;
-  return reinterpret_cast<const nlmsghdr*>(reinterpret_cast<const char*>(m) + step);
-}
-
 std::optional<KernelNexthop> ParseNexthop(const nlmsghdr* m) {
   if ((m->nlmsg_type != RTM_NEWNEXTHOP && m->nlmsg_type != RTM_DELNEXTHOP) ||
       m->nlmsg_len < NLMSG_LENGTH(sizeof(nhmsg))) {

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "controlplane/fib/kernel_types.h"
+#include "src/common/netlink_walk.h"
 
 struct nlmsghdr;
 
@@ -60,12 +61,9 @@ class RequestBatch {
   size_t messages_ = 0;
 };
 
-// The walk over the messages of one received datagram (NLMSG_OK / NLMSG_NEXT):
-//   for (const nlmsghdr* m = first; MessageOk(m, left); m = NextMessage(m, &left)) ...
-// Not mnl_nlmsg_ok(): it compares nlmsg_len as a signed int, so a length of 2^31 or more passes
-// and the walk reads far past the datagram (found by tests/fuzz/rtnl_fuzzer.cc).
-bool MessageOk(const nlmsghdr* message, size_t left);
-const nlmsghdr* NextMessage(const nlmsghdr* message, size_t* left);
+// The walk over the messages of one received datagram (src/common/netlink_walk.h).
+using netlink::MessageOk;
+using netlink::NextMessage;
 
 // RTM_NEWNEXTHOP / RTM_DELNEXTHOP; nullopt when malformed or not a nexthop message.
 std::optional<KernelNexthop> ParseNexthop(const nlmsghdr* message);

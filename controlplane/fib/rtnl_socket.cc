@@ -61,14 +61,7 @@ absl::StatusOr<std::unique_ptr<RtnlSocket>> RtnlSocket::Open(std::span<const uns
 RtnlSocket::~RtnlSocket() { mnl_socket_close(socket_); }
 
 ssize_t RtnlSocket::Receive() {
-  sockaddr_nl from{};
-  socklen_t from_len = sizeof(from);
-  const ssize_t n = recvfrom(fd(), receive_buffer_.data(), receive_buffer_.size(), MSG_DONTWAIT,
-                             reinterpret_cast<sockaddr*>(&from), &from_len);
-  // Any process may send to our port id (netlink unicast needs no privilege): only the kernel's
-  // datagrams are read.
-  if (n > 0 && (from_len != sizeof(from) || from.nl_pid != 0)) return 0;
-  return n;
+  return netlink::ReceiveFromKernel(fd(), receive_buffer_.data(), receive_buffer_.size());
 }
 
 int RtnlSocket::fd() const { return mnl_socket_get_fd(socket_); }

@@ -9,6 +9,7 @@
 #include <linux/rtnetlink.h>
 #include <net/if.h>
 #include <sched.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -149,6 +150,53 @@ TEST_F(NeighborWatchTest, LinkAddressChange) {
   });
   EXPECT_TRUE(link.has_value());
   ASSERT_EQ(Shell("ip link set nwa address 02:00:5e:00:53:01"), 0);
+}
+
+// Any process may send to the watch's netlink port id. A forged "neighbour moved" must not
+// redirect a session's frames: only the kernel's datagrams are read. The forged datagrams are
+// queued before the kernel's notification of a real change, so once that one is seen the forged
+// ones have been read (and must have been dropped).
+TEST_F(NeighborWatchTest, IgnoresDatagramsNotSentByTheKernel) {
+  watch_->Poll();
+  sockaddr_nl watch_address{};
+  socklen_t length = sizeof(watch_address);
+  ASSERT_EQ(getsockname(watch_->fd(), reinterpret_cast<sockaddr*>(&watch_address), &length), 0);
+  const int forger = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
+  ASSERT_GE(forger, 0);
+
+  alignas(nlmsghdr) char buffer[256] = {};
+  nlmsghdr* m = mnl_nlmsg_put_header(buffer);
+  m->nlmsg_type = RTM_NEWNEIGH;
+  auto* nd = static_cast<ndmsg*>(mnl_nlmsg_put_extra_header(m, sizeof(ndmsg)));
+  nd->ndm_family = AF_INET;
+  nd->ndm_ifindex = ifindex_;
+  nd->ndm_state = NUD_REACHABLE;
+  const uint8_t dst[4] = {198, 18, 0, 2};  // the permanent neighbour of the fixture
+  const uint8_t lladdr[6] = {2, 0, 0x5e, 0, 0x53, 0x66};
+  mnl_attr_put(m, NDA_DST, sizeof(dst), dst);
+  mnl_attr_put(m, NDA_LLADDR, sizeof(lladdr), lladdr);
+  sockaddr_nl to{};
+  to.nl_family = AF_NETLINK;
+  to.nl_pid = watch_address.nl_pid;
+  ASSERT_EQ(sendto(forger, buffer, m->nlmsg_len, 0, reinterpret_cast<sockaddr*>(&to), sizeof(to)),
+            static_cast<ssize_t>(m->nlmsg_len));
+  // And one whose length field, read as a signed int, is negative (the walk's old flaw).
+  const uint32_t real_length = m->nlmsg_len;
+  m->nlmsg_len = 0x80000000u;
+  ASSERT_EQ(sendto(forger, buffer, real_length, 0, reinterpret_cast<sockaddr*>(&to), sizeof(to)),
+            static_cast<ssize_t>(real_length));
+  close(forger);
+
+  ASSERT_EQ(Shell("ip neigh replace 198.18.0.11 lladdr 02:00:5e:00:53:0b dev nwa nud reachable"),
+            0);
+  const net::IpAddress forged = *net::IpAddress::Parse("198.18.0.2");
+  bool forged_seen = false;
+  std::optional<NeighborUpdate> real = WaitFor([&](const NeighborUpdate& u) {
+    if (u.address == forged) forged_seen = true;
+    return NeighborOf("198.18.0.11")(u);
+  });
+  EXPECT_TRUE(real.has_value());
+  EXPECT_FALSE(forged_seen);
 }
 
 // Hand-built messages for what the kernel above will not easily produce.
