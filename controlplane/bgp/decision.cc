@@ -199,6 +199,22 @@ bool KeepMin(Indices& alive, KeyFn key) {
   return alive.size() != before;
 }
 
+// Sorts `v` stably by `less`. A decision sees a handful of paths: an insertion sort, which
+// std::stable_sort would not do without a temporary buffer from the heap on every call.
+template <typename Less>
+void StableSortSmall(Indices& v, Less less) {
+  if (v.size() > 16) {
+    std::stable_sort(v.begin(), v.end(), less);
+    return;
+  }
+  for (size_t i = 1; i < v.size(); ++i) {
+    const size_t x = v[i];
+    size_t j = i;
+    for (; j > 0 && less(x, v[j - 1]); --j) v[j] = v[j - 1];
+    v[j] = x;
+  }
+}
+
 }  // namespace
 
 Comparison ComparePaths(const Path& a, const Path& b, const DecisionOptions& options) {
@@ -228,9 +244,8 @@ Decision Decide(std::span<const Path> candidates, const DecisionOptions& options
   // Ordered by neighbor address (stable), which also makes the last rule "keep the front".
   Indices alive(candidates.size());
   for (size_t i = 0; i < alive.size(); ++i) alive[i] = i;
-  std::stable_sort(alive.begin(), alive.end(), [&](size_t x, size_t y) {
-    return candidates[x].neighbor < candidates[y].neighbor;
-  });
+  StableSortSmall(
+      alive, [&](size_t x, size_t y) { return candidates[x].neighbor < candidates[y].neighbor; });
   auto at = [&](size_t i) -> const Path& { return candidates[i]; };
 
   DecisionStep step = DecisionStep::kEqual;
@@ -291,9 +306,8 @@ Decision Decide(std::span<const Path> candidates, const DecisionOptions& options
       set.push_back(i);
     }
   }
-  std::stable_sort(set.begin(), set.end(), [&](size_t x, size_t y) {
-    return candidates[x].neighbor < candidates[y].neighbor;
-  });
+  StableSortSmall(
+      set, [&](size_t x, size_t y) { return candidates[x].neighbor < candidates[y].neighbor; });
   decision.multipath = std::move(set);
   return decision;
 }

@@ -114,6 +114,14 @@ RibPrefix Rib::PrefixOf(const V6Key& key) {
   return {net::IpAddress::FromBytes(bytes, 6), key.length};
 }
 
+void Rib::Prefetch(const RibPrefix& prefix) const {
+  if (prefix.address.is_v4()) {
+    v4_.Prefetch(V4KeyOf(prefix));
+  } else if (prefix.address.is_v6()) {
+    v6_.Prefetch(V6KeyOf(prefix));
+  }
+}
+
 // ---- sources ----
 
 SourceId Rib::AddSource(const net::IpAddress& neighbor) {

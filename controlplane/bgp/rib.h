@@ -137,6 +137,11 @@ class Rib {
   size_t SweepStale(SourceId source, std::optional<AfiSafi> family,
                     std::vector<RibChange>* changes);
 
+  // Starts loading the memory a write or lookup of `prefix` will read. Writes of a batch of
+  // prefixes (one UPDATE) go faster when each prefetches the prefix kPrefetchAhead places on.
+  void Prefetch(const RibPrefix& prefix) const;
+  static constexpr size_t kPrefetchAhead = 8;
+
   // ---- reads ----
 
   // The Loc-RIB entry of `prefix`, or nullopt when no path is selected.

@@ -173,6 +173,9 @@ class Peer {
   void OnSessionDown(Session* s);
 
   // Adj-RIB-In -> Loc-RIB.
+  // Calls visit(rib_prefix, wire_prefix) for each prefix the RIB can key, prefetching ahead.
+  template <typename Visit>
+  void ForEachPrefix(const std::vector<bgp::Prefix>& prefixes, Visit visit) const;
   void Announce(const bgp::RibPrefix& prefix, uint32_t path_id,
                 const bgp::RouteAttributes& attributes, const bgp::AttributesRef& shared,
                 std::vector<bgp::RibChange>* changes);

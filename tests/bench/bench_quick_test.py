@@ -13,7 +13,10 @@ by each run), then checks:
   hardware this machine lacks, which must say so) with a table whose rows hold numbers, its
   commands (exit 0) and its note; none is marked FAILED;
 - every section's results follow the schema (tests/bench/results.py) and no command left a
-  namespace behind.
+  namespace behind;
+- `scripts/bench --update DIR --only timer` runs that section again into the same results,
+  keeps the others byte for byte, records the update and says so in the report; an update of a
+  quick run without --quick is refused (exit 2).
 Needs root, FRR, BIRD, gnuplot: fails, never skips, without them. About two minutes.
 """
 
@@ -152,7 +155,43 @@ def main() -> int:
         check(cmds == len(s.runs(True)) and body.count(", exit 0, ") == cmds,
               f"{s.name}: {cmds} commands listed, want {len(s.runs(True))}, all exit 0")
         print(f"{s.name}: {n} rows, {cmds} command(s), {len(records[s.name])} records")
-    print(f"PASS: scripts/bench --quick rendered every section in {wall:.0f} s")
+
+    # --update: one section run again into these results; the others are kept as they were.
+    kept = {n: (rdir / n / "results.jsonl").read_bytes() for n in run["sections"]}
+    cmd = [sys.executable, str(ROOT / "scripts/bench"), "--quick", "--no-build",
+           "--build-dir", BUILD, "--update", str(rdir), "--only", "timer", "--out", str(out)]
+    print("$", " ".join(cmd), flush=True)
+    cp = subprocess.run(cmd, cwd=ROOT, timeout=TIMEOUT_S, stdin=subprocess.DEVNULL,
+                        capture_output=True, text=True)
+    print(cp.stdout)
+    print(cp.stderr, file=sys.stderr)
+    check(cp.returncode == 0, f"scripts/bench --update exited with {cp.returncode}")
+    run2, sections2, _ = results.load(rdir)
+    check(run2["sections"] == run["sections"] and run2["started"] == run["started"],
+          "--update changed the run it updates")
+    check([u["sections"] for u in run2.get("updates", [])] == [["timer"]],
+          f"--update not recorded: {run2.get('updates')}")
+    check(sections2["timer"]["runs"][0]["started"] > sections["timer"]["runs"][0]["started"],
+          "--update did not run the timer section again")
+    for n in run["sections"]:
+        if n != "timer":
+            check((rdir / n / "results.jsonl").read_bytes() == kept[n],
+                  f"--update changed section {n}")
+    text2 = out.read_text()
+    check(re.findall(r"^<!-- section: (\w+) -->$", text2, re.M) == markers,
+          "--update: the report lost sections")
+    check(re.search(r"^Then `scripts/bench .*--update .*` ran timer again", text2, re.M)
+          is not None and "Run again by `scripts/bench" in text2,
+          "--update: the report does not say which section ran again")
+    bad = subprocess.run([sys.executable, str(ROOT / "scripts/bench"), "--update", str(rdir),
+                          "--no-build", "--build-dir", BUILD, "--only", "timer",
+                          "--out", str(keep / "never.md")],
+                         cwd=ROOT, capture_output=True, text=True, timeout=60)
+    check(bad.returncode == 2 and "quick" in bad.stderr,
+          f"--update of a quick run without --quick: exit {bad.returncode}, {bad.stderr!r}")
+
+    print(f"PASS: scripts/bench --quick rendered every section in {wall:.0f} s; --update kept "
+          "the others")
     return 0
 
 

@@ -638,6 +638,29 @@ def note(name: str) -> str:
     return path.read_text().strip()
 
 
+def commit_of(m: dict) -> str:
+    commit = (m.get("commit") or "?")[:12]
+    if m.get("uncommitted_files"):
+        commit += f" with {m['uncommitted_files']} uncommitted file(s)"
+    if m.get("commit_subject"):
+        commit += f" (\"{m['commit_subject'][:70]}\")"
+    return commit
+
+
+def updates_of(run: dict) -> list[dict]:
+    """The later `scripts/bench --update` runs of some sections, oldest first."""
+    return run.get("updates") or []
+
+
+def updated_by(name: str, run: dict) -> dict | None:
+    """The last update that ran section `name` again, or None."""
+    found = None
+    for u in updates_of(run):
+        if name in u.get("sections", []):
+            found = u
+    return found
+
+
 def machine_table(run: dict) -> str:
     m = run["machine"]
     cpu = m.get("cpu_model") or "?"
@@ -646,11 +669,11 @@ def machine_table(run: dict) -> str:
     cpu += f", {m.get('cores')} cores"
     if m.get("hypervisor"):
         cpu += f", a {m['hypervisor']} guest"
-    commit = (m.get("commit") or "?")[:12]
-    if m.get("uncommitted_files"):
-        commit += f" with {m['uncommitted_files']} uncommitted file(s)"
-    if m.get("commit_subject"):
-        commit += f" (\"{m['commit_subject'][:70]}\")"
+    commit = commit_of(m)
+    for u in updates_of(run):
+        commit += (f"; {'section' if len(u['sections']) == 1 else 'sections'} "
+                   f"{', '.join(u['sections'])} ran again from commit "
+                   f"{commit_of(u['machine'])}")
     rows = [["CPU", cpu], ["memory", f"{m.get('memory_gib')} GiB"],
             ["kernel", f"{m.get('kernel')} (clocksource {m.get('clocksource') or '?'})"],
             ["OS", m.get("os") or "?"],
@@ -690,6 +713,11 @@ def section_md(name: str, sec: dict, recs: list[dict], run: dict) -> tuple[str, 
         out += [body, ""]
     out += [note(name), ""]
     if sec["runs"]:
+        again = updated_by(name, run)
+        if again:
+            out += [f"Run again by `{again['command']}` (started {when(again['started'])}, "
+                    f"commit {commit_of(again['machine'])}), after the run this report is "
+                    "generated from:", ""]
         out += ["Commands (from the source root, as root):", "", commands(sec, run), ""]
     return "\n".join(out), rows
 
@@ -721,7 +749,13 @@ def render(results_dir: Path, out: Path) -> list[str]:
             f"(`{run.get('results_dir', '?')}`, not kept in the repository): every command's "
             "output and the JSON the tables are made of. To run it again: `scripts/bench` (as "
             "root; hours), `scripts/bench --dry-run` lists the commands, `scripts/bench --help`.",
-            "", machine_table(run), "", note("intro"), ""]
+            ""]
+    for u in updates_of(run):
+        doc += [f"Then `{u['command']}` ran {', '.join(u['sections'])} again, started "
+                f"{when(u['started'])}, finished {when(u.get('finished'))} "
+                f"({duration(u.get('duration_s'))}), from commit {commit_of(u['machine'])}: "
+                "those sections show its results, the others the run's.", ""]
+    doc += [machine_table(run), "", note("intro"), ""]
     history = sorted(plot_dir.glob("history-*.md")) if plot_dir.is_dir() else []
     if history:
         doc += ["Measurements made by hand before this report was generated (with their own "

@@ -9,7 +9,9 @@
 // Prefixes are /32s from 10.0.0.0/8 (as the feeder of bgp_rib_bench sends them), announced in a
 // shuffled order, peer after peer; `varied` gives prefix i the attribute set i mod (N/4) (an
 // AS_PATH of 1-3 ASNs and a community unique to the set), interned as the session would. Then
-// every peer is withdrawn (Clear), timed too. One JSON line on stdout.
+// every peer is withdrawn (Clear), timed too. Each announcement prefetches the prefix
+// Rib::kPrefetchAhead places on, as strobe-bgpd does for the prefixes of an UPDATE (--noprefetch:
+// without). One JSON line on stdout.
 #include <gflags/gflags.h>
 #include <malloc.h>
 #include <time.h>
@@ -28,6 +30,8 @@ DEFINE_uint32(peers, 1, "neighbors announcing every prefix");
 DEFINE_string(attrs, "identical", "identical | varied");
 DEFINE_uint32(max_paths, 16, "ECMP set size (multipath_relax on)");
 DEFINE_bool(clear, true, "withdraw every peer at the end (timed apart)");
+DEFINE_bool(prefetch, true,
+            "prefetch the prefix Rib::kPrefetchAhead places on, as strobe-bgpd does");
 
 namespace {
 
@@ -79,7 +83,12 @@ int main(int argc, char** argv) {
     const uint8_t nb[4] = {198, 18, static_cast<uint8_t>(k + 1), 1};
     // As a session does it: one interned set per UPDATE, reused for the prefixes it carries.
     std::vector<bgp::AttributesRef> interned(sets);
-    for (uint32_t i : order) {
+    for (size_t pos = 0; pos < order.size(); ++pos) {
+      // As a session does it: the prefix a few places on is prefetched (Peer::ForEachPrefix).
+      if (FLAGS_prefetch && pos + bgp::Rib::kPrefetchAhead < order.size()) {
+        rib.Prefetch(PrefixNumber(order[pos + bgp::Rib::kPrefetchAhead]));
+      }
+      const uint32_t i = order[pos];
       const uint64_t set = i % sets;
       if (interned[set] == nullptr) {
         bgp::RouteAttributes a;
@@ -122,7 +131,8 @@ int main(int argc, char** argv) {
                         {"heap_bytes", heap},
                         {"bytes_per_prefix", static_cast<double>(heap) / static_cast<double>(n)},
                         {"bytes_per_path", static_cast<double>(heap) / paths},
-                        {"clear_cpu_s", cpu_out}};
+                        {"clear_cpu_s", cpu_out},
+                        {"prefetch", FLAGS_prefetch}};
   std::printf("%s\n", out.dump().c_str());
   return routes == n ? 0 : 1;
 }

@@ -323,6 +323,27 @@ TEST_F(DecisionTest, MultipathMaxPathsCapsAndOneDisables) {
             (std::vector<net::IpAddress>{Ip("10.0.0.1"), Ip("10.0.0.200")}));
 }
 
+// A few candidates are sorted in place, many by std::stable_sort: either way the set comes out in
+// neighbor address order and the best is the lowest router id, whatever the input order.
+TEST_F(DecisionTest, ManyCandidatesInAnyOrder) {
+  for (int n : {3, 16, 17, 40}) {
+    std::vector<Path> paths;
+    for (int i = n; i >= 1; --i) {  // neighbors in descending order
+      paths.push_back(Make({.neighbor = "10.0.1." + std::to_string(i),
+                            .router_id = static_cast<uint32_t>(1000 + (i * 7) % n)}));
+    }
+    Decision d = Decide(paths, {.max_paths = 64, .multipath_relax = true});
+    std::vector<net::IpAddress> want;
+    for (int i = 1; i <= n; ++i) want.push_back(Ip("10.0.1." + std::to_string(i)));
+    EXPECT_EQ(Neighbors(paths, d), want) << n << " candidates";
+    uint32_t lowest = UINT32_MAX;
+    for (const Path& p : paths) lowest = std::min(lowest, p.router_id);
+    ASSERT_TRUE(d.best.has_value());
+    EXPECT_EQ(paths[*d.best].router_id, lowest) << n << " candidates";
+    EXPECT_EQ(d.step, DecisionStep::kRouterId);
+  }
+}
+
 TEST_F(DecisionTest, MultipathExcludesWorsePaths) {
   std::vector<Path> paths;
   for (const PathSpec& s : FourNodes(true)) paths.push_back(Make(s));
