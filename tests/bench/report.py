@@ -748,7 +748,8 @@ def render(results_dir: Path, out: Path) -> list[str]:
             f"({duration(run.get('duration_s'))}). `$RESULTS` below is its results directory "
             f"(`{run.get('results_dir', '?')}`, not kept in the repository): every command's "
             "output and the JSON the tables are made of. To run it again: `scripts/bench` (as "
-            "root; hours), `scripts/bench --dry-run` lists the commands, `scripts/bench --help`.",
+            "root; about an hour), `scripts/bench --dry-run` lists the commands, "
+            "`scripts/bench --help`.",
             ""]
     for u in updates_of(run):
         doc += [f"Then `{u['command']}` ran {', '.join(u['sections'])} again, started "
